@@ -1,0 +1,198 @@
+use std::collections::BTreeMap;
+
+use rtbench_load::{Percentiles, Summary};
+use serde::{Deserialize, Serialize};
+
+/// Version of the `run.json` layout; readers refuse other versions.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One run: `results/<run>/run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub schema_version: u32,
+    /// Folder name, `<UTC yyyymmddThhmmssZ>-<host>`.
+    pub run_id: String,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    #[serde(default)]
+    pub finished_at: Option<String>,
+    pub environment: Environment,
+    pub suite: SuiteInfo,
+    /// Every target the run was asked for, including unavailable and failed ones.
+    pub targets: Vec<TargetRecord>,
+    /// Every finished trial, in the order they ran.
+    pub trials: Vec<Trial>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    pub hostname: String,
+    pub cpu_model: String,
+    /// Logical CPUs online.
+    pub cores: u32,
+    pub kernel: String,
+    pub memory_bytes: u64,
+    pub rtbench_version: String,
+    pub git_commit: String,
+    /// `native` or `docker`.
+    pub launcher: String,
+    pub placement: Placement,
+    /// Target name → the runtime's self-reported version (e.g. `node --version`).
+    #[serde(default)]
+    pub runtime_versions: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    pub server_cpus: Vec<usize>,
+    pub client_cpus: Vec<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuiteInfo {
+    pub name: String,
+    pub trials: u32,
+    /// Scenario names in the order they run.
+    pub scenarios: Vec<String>,
+}
+
+/// What happened to a target as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetRecord {
+    /// Folder name under `targets/`.
+    pub name: String,
+    pub display_name: String,
+    pub runtime: String,
+    /// Self-reported runtime version, when it could be asked.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// The survey row this target stands for (e.g. "Node 22 (stock http)").
+    #[serde(default)]
+    pub survey_row: Option<String>,
+    pub status: TargetStatus,
+    /// Why the target is unavailable or failed.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Verification checks, when verification ran.
+    #[serde(default)]
+    pub checks: Vec<CheckResult>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetStatus {
+    /// Measured.
+    Ok,
+    /// A requirement is not met on this machine (e.g. glibc too old); never measured.
+    Unavailable,
+    /// Provisioning, start or verification failed; see `reason`.
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// e.g. `plaintext`, `json`, `sse`, `sse-relay`.
+    pub check: String,
+    pub status: CheckStatus,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum CheckStatus {
+    Pass,
+    Warn,
+    Fail,
+}
+
+/// One measured cell: target × scenario (× variant) × trial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    pub target: String,
+    /// Scenario name, e.g. `plaintext`.
+    pub scenario: String,
+    /// Variant within the scenario, e.g. `c64`, `c256`, `k1000`; empty when the scenario has one.
+    #[serde(default)]
+    pub variant: String,
+    /// 1-based trial number.
+    pub trial: u32,
+    pub status: TrialStatus,
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub started_at: String,
+    /// Engine output, for scenarios that put load on the server.
+    #[serde(default)]
+    pub load: Option<Summary>,
+    /// Server process-tree resources during the trial.
+    #[serde(default)]
+    pub server: Option<ServerStats>,
+    /// `rate-10k`: mean server memory (MB) during the open run; `None` when not sustained.
+    #[serde(default)]
+    pub memory_per_10k_mb: Option<f64>,
+    /// `rate-10k`: false when the achieved rate was below 98% of the asked one.
+    #[serde(default)]
+    pub sustained: Option<bool>,
+    /// `idle-connections`: (RSS with K held − idle RSS) / K.
+    #[serde(default)]
+    pub kib_per_connection: Option<f64>,
+    /// `sse` with many streams: (RSS with K open streams − idle RSS) / K.
+    #[serde(default)]
+    pub kib_per_stream: Option<f64>,
+    /// `cold-start`: process or container start → first 200 on /health, every start, ms.
+    #[serde(default)]
+    pub cold_start_ms: Vec<f64>,
+    #[serde(default)]
+    pub relay: Option<RelayStats>,
+    /// HdrHistogram interval log of this trial, relative to the run folder.
+    #[serde(default)]
+    pub hdr_log: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrialStatus {
+    Ok,
+    Failed,
+}
+
+/// Resource use of the server's whole process tree (or container), sampled every 100 ms.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerStats {
+    pub samples: u64,
+    /// RSS (VmRSS summed over the tree) before load, KiB.
+    pub rss_idle_kib: f64,
+    pub rss_mean_kib: f64,
+    pub rss_peak_kib: f64,
+    /// PSS (smaps_rollup) summed over the tree, mean under load, KiB.
+    #[serde(default)]
+    pub pss_mean_kib: Option<f64>,
+    /// The container cgroup's own memory figure, mean under load, KiB (docker launcher only).
+    #[serde(default)]
+    pub cgroup_memory_mean_kib: Option<f64>,
+    /// utime + stime of the tree during the measured window, s.
+    pub cpu_s: f64,
+    /// cpu_s / measured seconds.
+    pub cores_used: f64,
+    /// Server CPU per completed request, µs.
+    #[serde(default)]
+    pub cpu_us_per_request: Option<f64>,
+}
+
+/// The `sse-relay` scenario's figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RelayStats {
+    /// Client receive − upstream send, per token, µs.
+    pub added_latency_us: Percentiles,
+    /// Tokens arrived in bursts: the target buffers.
+    pub buffering: bool,
+    /// The gaps that show (or rule out) buffering, in words.
+    pub buffering_evidence: String,
+    /// Client disconnect → target closed its upstream request, median ms; `None` when leaked.
+    #[serde(default)]
+    pub abort_ms: Option<f64>,
+    /// Upstream requests not closed within 5 s of their client leaving.
+    pub leaked: u64,
+    /// Upstream connections still open after every client left.
+    pub upstream_open_after: u64,
+}
