@@ -1,1 +1,65 @@
-fn main() {}
+//! The `rtbench` command: parses flags, turns them into library configs, calls one `run` per
+//! subcommand and maps failures to exit codes. No measuring or rendering happens here.
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd_compare;
+mod cmd_load;
+mod cmd_report;
+mod cmd_run;
+mod cmd_targets;
+
+/// Benchmarks HTTP servers across runtimes.
+#[derive(Parser)]
+#[command(name = "rtbench", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Put load on one URL (closed, open-rate or SSE stream model) and print what was measured.
+    Load(cmd_load::Args),
+    /// List the reference servers and whether each can run here.
+    Targets(cmd_targets::TargetsArgs),
+    /// Launch targets and check them against the contract before any load.
+    Verify(cmd_targets::VerifyArgs),
+    /// Run a suite of scenarios against targets and write results/<run>/.
+    Run(cmd_run::Args),
+    /// Render tables and charts for a run folder.
+    Report(cmd_report::Args),
+    /// Compare two runs and give a verdict per target and scenario.
+    Compare(cmd_compare::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Load(args) => cmd_load::run(args),
+        Command::Targets(args) => cmd_targets::run_targets(args),
+        Command::Verify(args) => cmd_targets::run_verify(args),
+        Command::Run(args) => cmd_run::run(args),
+        Command::Report(args) => cmd_report::run(args),
+        Command::Compare(args) => cmd_compare::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("rtbench: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
