@@ -1,0 +1,189 @@
+//! Target manifests: `targets/<name>/target.toml`. Adding a target is adding a folder; nothing here
+//! knows any target by name.
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::HarnessError;
+
+/// A reference server, as its manifest describes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Folder name under `targets/`.
+    pub name: String,
+    pub display_name: String,
+    pub runtime: String,
+    /// The exact runtime version the manifest installs.
+    pub runtime_version: String,
+    pub language: String,
+    pub framework: String,
+    /// The survey row this target stands for.
+    pub survey_row: String,
+    /// Default port (docker compose); the harness picks a free one for each launch.
+    pub port: u16,
+    #[serde(default)]
+    pub requirements: Requirements,
+    pub native: NativeCommands,
+    /// The folder the manifest was read from.
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+/// What the machine must offer before the target can be provisioned natively.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirements {
+    /// Minimum glibc version of the host (e.g. uWebSockets.js binaries need 2.38).
+    #[serde(default)]
+    pub min_glibc: Option<String>,
+    #[serde(default)]
+    pub tools: Vec<ToolRequirement>,
+}
+
+/// A tool that must be on PATH.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolRequirement {
+    pub name: String,
+    /// Prints something containing the tool's version.
+    pub version_command: String,
+    pub min_version: String,
+    /// How to get the tool, shown when it is missing.
+    pub hint: String,
+}
+
+/// Shell commands for native provisioning and launch.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NativeCommands {
+    /// Idempotent commands installing the runtime into `$RTBENCH_CACHE`.
+    #[serde(default)]
+    pub provision: Vec<String>,
+    /// Starts the server with `exec`, so the spawned process is the server.
+    pub start: String,
+    /// Prints the runtime's self-reported version.
+    pub version: String,
+}
+
+impl Target {
+    /// Reads one manifest; the folder name must match `name`.
+    pub fn load(dir: &Path) -> Result<Target, HarnessError> {
+        let path = dir.join("target.toml");
+        let text = std::fs::read_to_string(&path).map_err(|e| HarnessError::io(&path, e))?;
+        let mut target: Target =
+            toml::from_str(&text).map_err(|e| HarnessError::config(&path, toml_message(&e)))?;
+        let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if target.name != folder {
+            return Err(HarnessError::config(
+                &path,
+                format!("name '{}' must match its folder '{folder}'", target.name),
+            ));
+        }
+        if target.native.start.trim().is_empty() {
+            return Err(HarnessError::config(&path, "[native] start is empty"));
+        }
+        target.dir = std::fs::canonicalize(dir).map_err(|e| HarnessError::io(dir, e))?;
+        Ok(target)
+    }
+
+    /// Every `targets/*/target.toml`, sorted by name.
+    pub fn discover(targets_dir: &Path) -> Result<Vec<Target>, HarnessError> {
+        let entries =
+            std::fs::read_dir(targets_dir).map_err(|e| HarnessError::io(targets_dir, e))?;
+        let mut targets = Vec::new();
+        for entry in entries {
+            let dir = entry.map_err(|e| HarnessError::io(targets_dir, e))?.path();
+            if dir.join("target.toml").is_file() {
+                targets.push(Target::load(&dir)?);
+            }
+        }
+        targets.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(targets)
+    }
+
+    /// Picks `names` (all when empty) from `all`, in the order given.
+    pub fn select(all: &[Target], names: &[String]) -> Result<Vec<Target>, HarnessError> {
+        if names.is_empty() {
+            return Ok(all.to_vec());
+        }
+        names
+            .iter()
+            .map(|name| {
+                all.iter()
+                    .find(|t| &t.name == name)
+                    .cloned()
+                    .ok_or_else(|| HarnessError::Unknown {
+                        kind: "target",
+                        name: name.clone(),
+                        known: all
+                            .iter()
+                            .map(|t| t.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })
+            })
+            .collect()
+    }
+}
+
+/// toml's messages span several lines; the first names the key and line, which is what a user needs.
+pub(crate) fn toml_message(err: &toml::de::Error) -> String {
+    let mut message = err.message().to_string();
+    if let Some(span) = err.span() {
+        message = format!("{message} (at byte {})", span.start);
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_manifest(root: &Path, name: &str, body: &str) -> PathBuf {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("target.toml"), body).unwrap();
+        dir
+    }
+
+    const GOOD: &str = r#"
+name = "demo"
+display_name = "Demo"
+runtime = "sh"
+runtime_version = "1"
+language = "sh"
+framework = "none"
+survey_row = "Go net/http"
+port = 9000
+[native]
+start = "exec true"
+version = "echo 1"
+"#;
+
+    #[test]
+    fn reads_a_manifest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = write_manifest(tmp.path(), "demo", GOOD);
+        let target = Target::load(&dir).unwrap();
+        assert_eq!(target.display_name, "Demo");
+        assert!(target.requirements.tools.is_empty());
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = write_manifest(tmp.path(), "demo", &format!("{GOOD}\nbogus = 1\n"));
+        let err = Target::load(&dir).unwrap_err().to_string();
+        assert!(err.contains("target.toml"), "{err}");
+        assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn folder_must_match_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = write_manifest(tmp.path(), "other", GOOD);
+        let err = Target::load(&dir).unwrap_err().to_string();
+        assert!(err.contains("must match its folder 'other'"), "{err}");
+    }
+}
