@@ -13,6 +13,7 @@ mod error;
 mod native;
 mod provision;
 mod sampler;
+mod scenario;
 mod server;
 mod target;
 
@@ -21,5 +22,6 @@ pub use error::HarnessError;
 pub use native::NativeServer;
 pub use provision::{cache_dir, provision, runtime_version, unmet_requirement};
 pub use sampler::{Reading, ResourceSource, Sampler};
+pub use scenario::{Plan, Scenario, ScenarioKind, Suite, SuiteEntry, Variant};
 pub use server::LaunchOptions;
 pub use target::{NativeCommands, Requirements, Target, ToolRequirement};
