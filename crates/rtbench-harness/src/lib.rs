@@ -9,18 +9,22 @@
 //! }
 //! ```
 mod cleanup;
+mod environment;
 mod error;
 mod native;
 mod provision;
+mod results;
 mod sampler;
 mod scenario;
 mod server;
 mod target;
 
 pub use cleanup::{install_handlers, kill_everything, register_container, unregister_container};
+pub use environment::{describe as describe_environment, hostname, utc_now};
 pub use error::HarnessError;
 pub use native::NativeServer;
 pub use provision::{cache_dir, provision, runtime_version, unmet_requirement};
+pub use results::{read_run, RunWriter};
 pub use sampler::{Reading, ResourceSource, Sampler};
 pub use scenario::{Plan, Scenario, ScenarioKind, Suite, SuiteEntry, Variant};
 pub use server::LaunchOptions;

@@ -13,10 +13,12 @@
 //! let run: Run = serde_json::from_str(&json).unwrap();
 //! assert_eq!(run.suite.name, "quick");
 //! ```
+mod csv_row;
 mod schema;
 
+pub use rtbench_load::{ErrorCounts, Model, Percentiles, StreamSummary, Summary};
+pub use csv_row::SummaryRow;
 pub use schema::{
     CheckResult, CheckStatus, Environment, Placement, RelayStats, Run, ServerStats, SuiteInfo,
     TargetRecord, TargetStatus, Trial, TrialStatus, SCHEMA_VERSION,
 };
-pub use rtbench_load::{ErrorCounts, Model, Percentiles, StreamSummary, Summary};

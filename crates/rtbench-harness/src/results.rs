@@ -1,0 +1,125 @@
+//! The results folder: `run.json`, `summary.csv`, `hdr/`, `logs/`. Every change is written by
+//! atomic rename, so a run killed at any moment keeps every finished trial and can be resumed.
+use std::path::{Path, PathBuf};
+
+use rtbench_results::{Run, SummaryRow, TargetRecord, Trial, SCHEMA_VERSION};
+
+use crate::error::HarnessError;
+
+/// Owns one run folder and the `Run` written to it.
+#[derive(Debug)]
+pub struct RunWriter {
+    dir: PathBuf,
+    run: Run,
+}
+
+impl RunWriter {
+    /// Creates the folder (and `hdr/`, `logs/`) and writes the empty run.
+    pub fn create(dir: &Path, run: Run) -> Result<RunWriter, HarnessError> {
+        for sub in ["hdr", "logs"] {
+            let path = dir.join(sub);
+            std::fs::create_dir_all(&path).map_err(|e| HarnessError::io(&path, e))?;
+        }
+        let writer = RunWriter {
+            dir: dir.to_path_buf(),
+            run,
+        };
+        writer.save()?;
+        Ok(writer)
+    }
+
+    /// Reopens a run folder to complete it.
+    pub fn resume(dir: &Path) -> Result<RunWriter, HarnessError> {
+        let run = read_run(dir)?;
+        RunWriter::create(dir, run)
+    }
+
+    pub fn run(&self) -> &Run {
+        &self.run
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where a target's server output goes.
+    pub fn log_path(&self, target: &str) -> PathBuf {
+        self.dir.join("logs").join(format!("{target}.log"))
+    }
+
+    /// Where a trial's HdrHistogram interval log goes, and its name relative to the run folder.
+    pub fn hdr_path(&self, target: &str, scenario: &str, variant: &str, trial: u32) -> (PathBuf, String) {
+        let name = format!("hdr/{target}-{scenario}-{variant}-t{trial}.hlog");
+        (self.dir.join(&name), name)
+    }
+
+    /// Whether that trial already finished (for `--resume`).
+    pub fn has_trial(&self, target: &str, scenario: &str, variant: &str, trial: u32) -> bool {
+        self.run.trials.iter().any(|t| {
+            t.target == target && t.scenario == scenario && t.variant == variant && t.trial == trial
+        })
+    }
+
+    /// Records (or replaces) a target's record.
+    pub fn set_target(&mut self, record: TargetRecord) -> Result<(), HarnessError> {
+        match self.run.targets.iter_mut().find(|t| t.name == record.name) {
+            Some(existing) => *existing = record,
+            None => self.run.targets.push(record),
+        }
+        self.save()
+    }
+
+    /// Appends a finished trial and writes everything.
+    pub fn add_trial(&mut self, trial: Trial) -> Result<(), HarnessError> {
+        self.run.trials.push(trial);
+        self.save()
+    }
+
+    /// Applies a change to the run (environment, finish time) and writes it.
+    pub fn update(&mut self, change: impl FnOnce(&mut Run)) -> Result<(), HarnessError> {
+        change(&mut self.run);
+        self.save()
+    }
+
+    fn save(&self) -> Result<(), HarnessError> {
+        let json = serde_json::to_vec_pretty(&self.run).expect("a Run always serializes");
+        write_atomic(&self.dir.join("run.json"), &json)?;
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        for trial in &self.run.trials {
+            csv.serialize(SummaryRow::from_trial(trial))
+                .expect("a row always serializes into memory");
+        }
+        if self.run.trials.is_empty() {
+            // Headers only come with the first row; an empty run still gets a readable file.
+            let _ = csv.write_record(Vec::<&str>::new());
+        }
+        let bytes = csv.into_inner().expect("writing into memory cannot fail");
+        write_atomic(&self.dir.join("summary.csv"), &bytes)
+    }
+}
+
+/// Reads `dir/run.json` (or a run.json path), refusing another schema version.
+pub fn read_run(path: &Path) -> Result<Run, HarnessError> {
+    let file = if path.is_dir() {
+        path.join("run.json")
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read(&file).map_err(|e| HarnessError::io(&file, e))?;
+    let value: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| HarnessError::config(&file, format!("not valid JSON: {e}")))?;
+    let version = value.get("schema_version").and_then(|v| v.as_u64());
+    if version != Some(u64::from(SCHEMA_VERSION)) {
+        return Err(HarnessError::config(
+            &file,
+            format!("schema_version {version:?} is not {SCHEMA_VERSION}, the version this rtbench reads"),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| HarnessError::config(&file, format!("{e}")))
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), HarnessError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| HarnessError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| HarnessError::io(path, e))
+}
