@@ -1,8 +1,110 @@
+//! `rtbench compare BASE CURRENT`: parses flags, loads both runs, calls the report crate's
+//! `compare` and renderers, and turns the outcome into the exit code (0 clean, 1 regression, 2 error).
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use anyhow::Context;
+use rtbench_report::{compare, load_run, render, CompareFormat, Thresholds};
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+#[derive(clap::Args)]
+#[command(after_help = "\
+Per cell (target × scenario × variant) and metric: medians and spread of each side's ok trials, the
+relative change of the medians with a bootstrap 95% interval over the trials, and a verdict. A
+regression needs the whole interval beyond the metric's gate in the bad direction (rps: lower;
+latency, memory, CPU: higher). Default gates: rps 5%, p50 10%, memory 10%; other metrics are shown,
+not gated. Fewer than 3 ok trials on a side: \"insufficient trials\", not gated.
+
+Metrics: rps p50 p99 max memory cpu sse_events_per_s sse_latency_p50 sse_latency_p99
+relay_added_p50 relay_added_p99 relay_abort_ms memory_per_10k kib_per_connection kib_per_stream
+cold_start
+
+Exit status: 0 no regression, 1 regression, 2 error (missing or unreadable file, schema mismatch).")]
+pub struct Args {
+    /// Baseline run: a results folder (DIR/run.json) or a run.json file.
+    pub base: PathBuf,
+    /// Run to judge against the baseline: a results folder or a run.json file.
+    pub current: PathBuf,
+    /// TOML file overriding the default gates (see scenarios/compare-thresholds.toml).
+    #[arg(long, value_name = "FILE")]
+    pub thresholds: Option<PathBuf>,
+    /// Gate a metric at a percentage, or ungate it: `p99=15%`, `rps=3`, `p50=off`. Repeatable;
+    /// applied after --thresholds.
+    #[arg(long = "gate", value_name = "METRIC=PCT")]
+    pub gates: Vec<String>,
+    /// Bootstrap resamples per metric (at least 10000).
+    #[arg(long, value_name = "N")]
+    pub resamples: Option<usize>,
+    /// Bootstrap seed (the output is deterministic for a given seed).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Count a cell measured in BASE but without an ok trial in CURRENT as a regression.
+    #[arg(long)]
+    pub fail_on_lost: bool,
+    /// Also write the comparison as markdown to FILE (e.g. "$GITHUB_STEP_SUMMARY").
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Also write the comparison as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Do not print the table on stdout (the files and exit code are unchanged).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut thresholds = match &args.thresholds {
+        Some(path) => Thresholds::from_toml_file(path)?,
+        None => Thresholds::default(),
+    };
+    for spec in &args.gates {
+        thresholds.apply_gate_spec(spec)?;
+    }
+    if let Some(n) = args.resamples {
+        thresholds
+            .set_resamples(n)
+            .map_err(|e| anyhow::anyhow!("--resamples: {e}"))?;
+    }
+    if let Some(seed) = args.seed {
+        thresholds.set_seed(seed);
+    }
+    if args.fail_on_lost {
+        thresholds.set_fail_on_lost(true);
+    }
+
+    let base = load_run(&args.base)?;
+    let current = load_run(&args.current)?;
+    let cmp = compare(&base, &current, &thresholds);
+
+    for (path, format) in [
+        (&args.markdown, CompareFormat::Markdown),
+        (&args.json, CompareFormat::Json),
+    ] {
+        if let Some(path) = path {
+            write_file(path, |w| render(&cmp, format, w))?;
+        }
+    }
+    if !args.quiet {
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        render(&cmp, CompareFormat::Terminal, &mut out)?;
+        out.flush()?;
+    }
+    Ok(if cmp.has_regression() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn write_file(
+    path: &Path,
+    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    let file = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+    let mut w = BufWriter::new(file);
+    body(&mut w)
+        .and_then(|()| w.flush())
+        .with_context(|| format!("{}: cannot write", path.display()))
 }
