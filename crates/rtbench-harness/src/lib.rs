@@ -9,23 +9,44 @@
 //! }
 //! ```
 mod cleanup;
+mod docker;
 mod environment;
 mod error;
+mod launcher;
 mod native;
+mod probe;
 mod provision;
+mod relay;
 mod results;
+// mod runner; (waits for the engine API)
 mod sampler;
 mod scenario;
 mod server;
 mod target;
+// mod trial;
+mod upstream;
+mod verify;
 
 pub use cleanup::{install_handlers, kill_everything, register_container, unregister_container};
+pub use docker::{
+    build_image, check_docker, ensure_base_image, host_extra_ca_certs, image_tag,
+    remove_orphan_containers, BaseImageSource, ContainerCgroup, DockerServer, ImageBuild,
+    ImageOptions, DEFAULT_BASE_IMAGE,
+};
 pub use environment::{describe as describe_environment, hostname, utc_now};
 pub use error::HarnessError;
+pub use launcher::{Launcher, Readiness, Server};
 pub use native::NativeServer;
 pub use provision::{cache_dir, provision, runtime_version, unmet_requirement};
+pub use relay::{
+    added_latency, added_latency_from_summary, detect_buffering, measure_abort, measure_relay,
+    relayed_stream, AbortReport, RelayConfig, RelayedStream,
+};
 pub use results::{read_run, RunWriter};
+// pub use runner::{run, Progress, RunOptions, RunOutcome};
 pub use sampler::{Reading, ResourceSource, Sampler};
 pub use scenario::{Plan, Scenario, ScenarioKind, Suite, SuiteEntry, Variant};
 pub use server::LaunchOptions;
 pub use target::{NativeCommands, Requirements, Target, ToolRequirement};
+pub use upstream::{UpstreamConnection, UpstreamServer};
+pub use verify::verify;

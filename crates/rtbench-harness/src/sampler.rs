@@ -76,8 +76,6 @@ impl ResourceSource {
 pub struct Sampler {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<Accumulated>>,
-    started: Instant,
-    first: Reading,
 }
 
 #[derive(Debug, Default)]
@@ -89,25 +87,27 @@ struct Accumulated {
     pss_samples: u64,
     cgroup_sum: f64,
     cgroup_samples: u64,
+    first: Reading,
     last: Reading,
+    started: Option<Instant>,
+    ended: Option<Instant>,
 }
 
 impl Sampler {
-    /// Starts sampling `source` every `interval`.
-    pub fn start(source: ResourceSource, interval: Duration) -> Sampler {
+    /// Starts sampling `source` every `interval`, after `delay` (a warm-up the window excludes).
+    pub fn start(source: ResourceSource, interval: Duration, delay: Duration) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
-        let first = source.read();
         let thread_stop = stop.clone();
         let thread = std::thread::Builder::new()
             .name("rtbench-sampler".into())
-            .spawn(move || sample_loop(&source, interval, &thread_stop))
+            .spawn(move || {
+                if !sleep_unless_stopped(delay, &thread_stop) {
+                    return Accumulated::default();
+                }
+                sample_loop(&source, interval, &thread_stop)
+            })
             .ok();
-        Sampler {
-            stop,
-            thread,
-            started: Instant::now(),
-            first,
-        }
+        Sampler { stop, thread }
     }
 
     /// Stops sampling. `idle_rss_kib` is the memory before load; `requests` the completed requests
@@ -119,8 +119,11 @@ impl Sampler {
             .take()
             .and_then(|t| t.join().ok())
             .unwrap_or_default();
-        let seconds = self.started.elapsed().as_secs_f64().max(1e-9);
-        let cpu_s = (acc.last.cpu_s - self.first.cpu_s).max(0.0);
+        let seconds = match (acc.started, acc.ended) {
+            (Some(start), Some(end)) => (end - start).as_secs_f64().max(1e-9),
+            _ => 1e-9,
+        };
+        let cpu_s = (acc.last.cpu_s - acc.first.cpu_s).max(0.0);
         let mean = |sum: f64, n: u64| (n > 0).then(|| sum / n as f64);
         ServerStats {
             samples: acc.samples,
@@ -145,8 +148,22 @@ impl Drop for Sampler {
     }
 }
 
+/// Sleeps `delay` in short steps; false when asked to stop meanwhile.
+fn sleep_unless_stopped(delay: Duration, stop: &AtomicBool) -> bool {
+    let until = Instant::now() + delay;
+    while Instant::now() < until {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(10)));
+    }
+    true
+}
+
 fn sample_loop(source: &ResourceSource, interval: Duration, stop: &AtomicBool) -> Accumulated {
     let mut acc = Accumulated::default();
+    acc.started = Some(Instant::now());
+    acc.first = source.read();
     // Walking every process to find descendants costs more than reading them; new children are
     // rare after start, so the tree is re-walked once a second.
     let mut pids = source.pids();
@@ -174,6 +191,7 @@ fn sample_loop(source: &ResourceSource, interval: Duration, stop: &AtomicBool) -
         while Instant::now() < next {
             if stop.load(Ordering::Relaxed) {
                 acc.last = source.read_pids(&source.pids());
+                acc.ended = Some(Instant::now());
                 return acc;
             }
             std::thread::sleep((next - Instant::now()).min(Duration::from_millis(10)));
@@ -302,6 +320,7 @@ mod tests {
                 root: child.id() as i32,
             },
             Duration::from_millis(100),
+            Duration::ZERO,
         );
         std::thread::sleep(Duration::from_millis(600));
         let stats = sampler.finish(0.0, 1000);

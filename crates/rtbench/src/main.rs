@@ -9,6 +9,7 @@ mod cmd_load;
 mod cmd_report;
 mod cmd_run;
 mod cmd_targets;
+mod common;
 
 /// Benchmarks HTTP servers across runtimes.
 #[derive(Parser)]

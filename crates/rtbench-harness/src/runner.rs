@@ -1,0 +1,469 @@
+//! The main job: rounds of trials over targets × scenarios, target order rotated each round.
+//! Per target: launch → verify (a FAIL skips the target, recorded) → every scenario → stop.
+//! Failures are data: they are recorded and the run goes on with the others.
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rtbench_results::{
+    CheckStatus, Placement, Run, SuiteInfo, TargetRecord, TargetStatus, Trial, TrialStatus,
+    SCHEMA_VERSION,
+};
+
+use crate::environment;
+use crate::error::HarnessError;
+use crate::launcher::{Launcher, Readiness, Server};
+use crate::results::{read_run, RunWriter};
+use crate::scenario::{Plan, Scenario, Variant};
+use crate::server::LaunchOptions;
+use crate::target::Target;
+use crate::trial::{self, TrialContext};
+use crate::upstream::UpstreamServer;
+use crate::verify::verify;
+
+/// Everything `rtbench run` needs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Holds `targets/` and `scenarios/`.
+    pub root: PathBuf,
+    /// Target names; empty means every target.
+    pub targets: Vec<String>,
+    /// Suite name (`scenarios/suites/<name>.toml`) or a path to a suite file.
+    pub suite: String,
+    pub launcher: Launcher,
+    pub server_cpus: Vec<usize>,
+    pub client_cpus: Vec<usize>,
+    /// `WORKERS` for every target.
+    pub workers: u32,
+    /// The run folder; default `results/<UTC timestamp>-<host>`.
+    pub out: Option<PathBuf>,
+    /// Complete this earlier run folder instead of starting a new one.
+    pub resume: Option<PathBuf>,
+    /// Root of the provisioning cache.
+    pub cache_root: PathBuf,
+    pub rtbench_version: String,
+    pub ready_timeout: Duration,
+}
+
+/// What the runner tells its caller as it goes (the caller owns the terminal).
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// The work ahead: steps (target × variant × trial) and an estimate of the wall time.
+    Planned { steps: u64, estimate: Duration },
+    /// Something about a target (provisioning, launching, verifying).
+    Target { target: String, message: String },
+    /// A step begins.
+    Step {
+        target: String,
+        cell: String,
+        trial: u32,
+        estimate: Duration,
+    },
+    /// A step ended; `headline` is its main figure or the failure.
+    StepDone {
+        target: String,
+        cell: String,
+        trial: u32,
+        ok: bool,
+        headline: String,
+    },
+}
+
+/// How the run ended.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub dir: PathBuf,
+    /// Every failure, one line each (target or trial, with the reason).
+    pub failures: Vec<String>,
+}
+
+/// Runs (or resumes) a suite and writes the run folder as it goes.
+pub fn run(
+    options: &RunOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RunOutcome, HarnessError> {
+    // Everything rtbench itself does (sampler, checks, held connections) stays on the client CPUs;
+    // servers are pinned to theirs when spawned.
+    crate::native::pin_current_process(&options.client_cpus).map_err(|e| HarnessError::Os {
+        context: format!("pinning rtbench to CPUs {:?}", options.client_cpus),
+        source: e,
+    })?;
+    raise_open_files_limit();
+    let all_targets = Target::discover(&options.root.join("targets"))?;
+    let (mut writer, plan, targets) = match &options.resume {
+        Some(dir) => {
+            let run = read_run(dir)?;
+            let plan = Plan::load(&options.root.join("scenarios"), &run.suite.name)?;
+            let names: Vec<String> = run.targets.iter().map(|t| t.name.clone()).collect();
+            let targets = Target::select(&all_targets, &names)?;
+            (RunWriter::resume(dir)?, plan, targets)
+        }
+        None => {
+            let plan = Plan::load(&options.root.join("scenarios"), &options.suite)?;
+            let targets = Target::select(&all_targets, &options.targets)?;
+            let (stamp, started_at) = environment::utc_now();
+            let run_id = format!("{stamp}-{}", environment::hostname());
+            let dir = options
+                .out
+                .clone()
+                .unwrap_or_else(|| options.root.join("results").join(&run_id));
+            let run = Run {
+                schema_version: SCHEMA_VERSION,
+                run_id,
+                started_at,
+                finished_at: None,
+                environment: environment::describe(
+                    &options.rtbench_version,
+                    &options.root,
+                    options.launcher.name(),
+                    Placement {
+                        server_cpus: options.server_cpus.clone(),
+                        client_cpus: options.client_cpus.clone(),
+                    },
+                ),
+                suite: SuiteInfo {
+                    name: plan.suite.name.clone(),
+                    trials: plan.suite.trials,
+                    scenarios: plan.scenario_names(),
+                },
+                targets: Vec::new(),
+                trials: Vec::new(),
+            };
+            (RunWriter::create(&dir, run)?, plan, targets)
+        }
+    };
+
+    let steps_per_round: u64 = plan
+        .scenarios
+        .iter()
+        .map(|s| s.variants.len() as u64)
+        .sum();
+    let round_estimate: Duration = plan
+        .scenarios
+        .iter()
+        .map(|s| s.estimate() * s.variants.len() as u32)
+        .sum();
+    progress(Progress::Planned {
+        steps: steps_per_round * targets.len() as u64 * u64::from(plan.suite.trials),
+        estimate: (round_estimate + Duration::from_secs(5))
+            * (targets.len() as u32 * plan.suite.trials),
+    });
+
+    let upstream = UpstreamServer::start()?;
+    let mut measurable = Vec::new();
+    for target in &targets {
+        if let Some(record) = prepare(options, &mut writer, target, progress)? {
+            writer.set_target(record)?;
+        }
+        let ok = writer
+            .run()
+            .targets
+            .iter()
+            .any(|t| t.name == target.name && t.status == TargetStatus::Ok);
+        if ok {
+            measurable.push(target.clone());
+        }
+    }
+
+    for round in 0..plan.suite.trials {
+        let trial_number = round + 1;
+        let mut order = measurable.clone();
+        if !order.is_empty() {
+            let len = order.len();
+            order.rotate_left(round as usize % len);
+        }
+        for target in &order {
+            if target_failed(writer.run(), &target.name) {
+                continue;
+            }
+            let pending = plan.scenarios.iter().any(|s| {
+                s.variants
+                    .iter()
+                    .any(|v| !writer.has_trial(&target.name, &s.name, &v.name, trial_number))
+            });
+            if !pending {
+                continue;
+            }
+            run_target_round(
+                options,
+                &mut writer,
+                &plan,
+                target,
+                trial_number,
+                &upstream,
+                progress,
+            )?;
+        }
+    }
+
+    let (_, finished_at) = environment::utc_now();
+    writer.update(|run| run.finished_at = Some(finished_at))?;
+    Ok(RunOutcome {
+        dir: writer.dir().to_path_buf(),
+        failures: failures(writer.run()),
+    })
+}
+
+/// Provisioning and requirement checks, once per target per run. `None` keeps an earlier record.
+fn prepare(
+    options: &RunOptions,
+    writer: &mut RunWriter,
+    target: &Target,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Option<TargetRecord>, HarnessError> {
+    if let Some(existing) = writer.run().targets.iter().find(|t| t.name == target.name) {
+        if existing.status != TargetStatus::Ok || existing.version.is_some() {
+            return Ok(None);
+        }
+    }
+    let mut record = TargetRecord {
+        name: target.name.clone(),
+        display_name: target.display_name.clone(),
+        runtime: target.runtime.clone(),
+        version: None,
+        survey_row: Some(target.survey_row.clone()),
+        status: TargetStatus::Ok,
+        reason: None,
+        checks: Vec::new(),
+    };
+    let log = writer.dir().join("logs").join(format!("{}-provision.log", target.name));
+    let mut say = |message: &str| {
+        progress(Progress::Target {
+            target: target.name.clone(),
+            message: message.to_string(),
+        })
+    };
+    match options
+        .launcher
+        .prepare(target, &options.cache_root, &log, &mut say)
+    {
+        Ok(Readiness::Ready { version }) => {
+            if let Some(v) = &version {
+                let (name, v) = (target.name.clone(), v.clone());
+                writer.update(|run| {
+                    run.environment.runtime_versions.insert(name, v);
+                })?;
+            }
+            record.version = version;
+        }
+        Ok(Readiness::Unavailable { reason }) => {
+            say(&format!("unavailable: {reason}"));
+            record.status = TargetStatus::Unavailable;
+            record.reason = Some(reason);
+        }
+        Err(err) => {
+            say(&format!("failed: {err}"));
+            record.status = TargetStatus::Failed;
+            record.reason = Some(err.to_string());
+        }
+    }
+    Ok(Some(record))
+}
+
+/// One target's share of one round: launch, verify once per run, every pending scenario, stop.
+fn run_target_round(
+    options: &RunOptions,
+    writer: &mut RunWriter,
+    plan: &Plan,
+    target: &Target,
+    trial_number: u32,
+    upstream: &UpstreamServer,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(), HarnessError> {
+    let launch = LaunchOptions {
+        server_cpus: options.server_cpus.clone(),
+        workers: options.workers,
+        upstream_url: Some(upstream.url()),
+        log: writer.log_path(&target.name),
+        ready_timeout: options.ready_timeout,
+        cache_root: options.cache_root.clone(),
+    };
+    let say = |progress: &mut dyn FnMut(Progress), message: String| {
+        progress(Progress::Target {
+            target: target.name.clone(),
+            message,
+        })
+    };
+    say(progress, format!("launching ({})", options.launcher.name()));
+    let mut server = match options.launcher.start(target, &launch) {
+        Ok(server) => server,
+        Err(err) => {
+            mark_failed(writer, &target.name, format!("did not start: {err}"))?;
+            return Ok(());
+        }
+    };
+    let verified = writer
+        .run()
+        .targets
+        .iter()
+        .any(|t| t.name == target.name && !t.checks.is_empty());
+    if !verified {
+        say(progress, "verifying the contract".into());
+        let checks = verify(server.base_url(), Some(upstream));
+        let failed: Vec<String> = checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Fail)
+            .map(|c| format!("{}: {}", c.check, c.reason.clone().unwrap_or_default()))
+            .collect();
+        let name = target.name.clone();
+        let reason = (!failed.is_empty()).then(|| format!("verification failed: {}", failed.join("; ")));
+        writer.update(|run| {
+            if let Some(record) = run.targets.iter_mut().find(|t| t.name == name) {
+                record.checks = checks;
+                if let Some(reason) = reason {
+                    record.status = TargetStatus::Failed;
+                    record.reason = Some(reason);
+                }
+            }
+        })?;
+        if target_failed(writer.run(), &target.name) {
+            server.stop();
+            return Ok(());
+        }
+    }
+
+    for scenario in &plan.scenarios {
+        for variant in &scenario.variants {
+            if writer.has_trial(&target.name, &scenario.name, &variant.name, trial_number) {
+                continue;
+            }
+            let cell = format!("{}/{}", scenario.name, variant.name);
+            progress(Progress::Step {
+                target: target.name.clone(),
+                cell: cell.clone(),
+                trial: trial_number,
+                estimate: scenario.estimate(),
+            });
+            let (hdr_path, hdr_name) =
+                writer.hdr_path(&target.name, &scenario.name, &variant.name, trial_number);
+            let context = TrialContext {
+                launcher: options.launcher,
+                target,
+                launch: &launch,
+                client_cpus: &options.client_cpus,
+                upstream,
+                hdr_path: &hdr_path,
+            };
+            let mut trial = new_trial(target, scenario, variant, trial_number);
+            let outcome = trial::measure(&context, &mut server, scenario, variant, &mut trial);
+            if let Some(reason) = server.exit_reason() {
+                trial.status = TrialStatus::Failed;
+                trial.reason = Some(format!(
+                    "{reason} during {cell}; see {}",
+                    launch.log.display()
+                ));
+            } else if let Err(reason) = outcome {
+                trial.status = TrialStatus::Failed;
+                trial.reason = Some(reason);
+            }
+            if hdr_path.is_file() {
+                trial.hdr_log = Some(hdr_name);
+            }
+            let ok = trial.status == TrialStatus::Ok;
+            let headline = if ok {
+                trial::headline(&trial)
+            } else {
+                trial.reason.clone().unwrap_or_default()
+            };
+            writer.add_trial(trial)?;
+            progress(Progress::StepDone {
+                target: target.name.clone(),
+                cell,
+                trial: trial_number,
+                ok,
+                headline,
+            });
+            if server.exit_reason().is_some() {
+                // The crash is recorded; a fresh instance serves the remaining scenarios.
+                server.stop();
+                say(progress, "relaunching after a crash".into());
+                server = match options.launcher.start(target, &launch) {
+                    Ok(server) => server,
+                    Err(err) => {
+                        mark_failed(writer, &target.name, format!("did not restart: {err}"))?;
+                        return Ok(());
+                    }
+                };
+            }
+        }
+    }
+    server.stop();
+    Ok(())
+}
+
+fn new_trial(target: &Target, scenario: &Scenario, variant: &Variant, trial: u32) -> Trial {
+    Trial {
+        target: target.name.clone(),
+        scenario: scenario.name.clone(),
+        variant: variant.name.clone(),
+        trial,
+        status: TrialStatus::Ok,
+        reason: None,
+        started_at: environment::utc_now().1,
+        load: None,
+        server: None,
+        memory_per_10k_mb: None,
+        sustained: None,
+        kib_per_connection: None,
+        kib_per_stream: None,
+        cold_start_ms: Vec::new(),
+        relay: None,
+        hdr_log: None,
+    }
+}
+
+fn mark_failed(writer: &mut RunWriter, target: &str, reason: String) -> Result<(), HarnessError> {
+    writer.update(|run| {
+        if let Some(record) = run.targets.iter_mut().find(|t| t.name == target) {
+            record.status = TargetStatus::Failed;
+            record.reason = Some(reason);
+        }
+    })
+}
+
+fn target_failed(run: &Run, target: &str) -> bool {
+    run.targets
+        .iter()
+        .any(|t| t.name == target && t.status == TargetStatus::Failed)
+}
+
+/// One line per failed target or trial. Unavailable targets are not failures: they are reported.
+fn failures(run: &Run) -> Vec<String> {
+    let targets = run
+        .targets
+        .iter()
+        .filter(|t| t.status == TargetStatus::Failed)
+        .map(|t| format!("{}: {}", t.name, t.reason.clone().unwrap_or_default()));
+    let trials = run
+        .trials
+        .iter()
+        .filter(|t| t.status == TrialStatus::Failed)
+        .map(|t| {
+            format!(
+                "{} {}/{} trial {}: {}",
+                t.target,
+                t.scenario,
+                t.variant,
+                t.trial,
+                t.reason.clone().unwrap_or_default()
+            )
+        });
+    targets.chain(trials).collect()
+}
+
+/// Held connections and open streams need thousands of descriptors, for rtbench and (inherited)
+/// for the servers it starts.
+pub(crate) fn raise_open_files_limit() {
+    // SAFETY: plain getrlimit/setrlimit on a stack struct.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+/// The default run folder's parent, for messages.
+pub fn results_dir(root: &Path) -> PathBuf {
+    root.join("results")
+}

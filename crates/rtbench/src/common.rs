@@ -1,0 +1,104 @@
+//! Flag values shared by several subcommands: CPU lists, the launcher, where rtbench's files live.
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use rtbench_harness::Launcher;
+
+/// Parses `0`, `0,2` or `0-3` (and mixes) into CPU numbers.
+pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
+    let mut cpus = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let bad = || format!("'{text}' is not a CPU list (e.g. 0, 0,1 or 0-3)");
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if a > b {
+                    return Err(bad());
+                }
+                cpus.extend(a..=b);
+            }
+            None => cpus.push(part.parse().map_err(|_| bad())?),
+        }
+    }
+    let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(cpu) = cpus.iter().find(|&&c| c >= online) {
+        return Err(format!(
+            "CPU {cpu} does not exist here ({online} CPUs online)"
+        ));
+    }
+    Ok(cpus)
+}
+
+/// The survey's "one core": the server on CPU 1 and the generator on CPU 0, when there are two.
+pub fn default_server_cpus() -> Vec<usize> {
+    let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+    vec![if online > 1 { 1 } else { 0 }]
+}
+
+pub fn default_client_cpus() -> Vec<usize> {
+    vec![0]
+}
+
+/// `native` or `docker`.
+pub fn parse_launcher(text: &str) -> Result<Launcher, String> {
+    match text {
+        "native" => Ok(Launcher::Native),
+        "docker" => Ok(Launcher::Docker),
+        other => Err(format!("unknown launcher '{other}' (native or docker)")),
+    }
+}
+
+/// The folder holding `targets/` and `scenarios/`: `--root`, else the current folder or one of
+/// its parents, else the source tree rtbench was built from.
+pub fn find_root(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let holds = |dir: &Path| dir.join("targets").is_dir() && dir.join("scenarios").is_dir();
+    if let Some(dir) = given {
+        if !holds(dir) {
+            bail!(
+                "--root {}: no targets/ and scenarios/ folders there",
+                dir.display()
+            );
+        }
+        return Ok(dir.to_path_buf());
+    }
+    let cwd = std::env::current_dir().context("reading the current folder")?;
+    if let Some(dir) = cwd.ancestors().find(|d| holds(d)) {
+        return Ok(dir.to_path_buf());
+    }
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    if holds(&built_from) {
+        return Ok(built_from.canonicalize().unwrap_or(built_from));
+    }
+    bail!("no targets/ and scenarios/ folders here or above; run rtbench from its repository or pass --root")
+}
+
+/// `RTBENCH_CACHE`, else `<root>/.cache`.
+pub fn cache_root(root: &Path) -> PathBuf {
+    std::env::var_os("RTBENCH_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".cache"))
+}
+
+/// Prints where finished trials are when a signal ends the run.
+pub fn on_signal(signal: i32) {
+    eprintln!(
+        "rtbench: interrupted by signal {signal}: every server stopped; finished trials are saved (resume with rtbench run --resume DIR)"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0"), Ok(vec![0]));
+        assert_eq!(parse_cpu_list("0-1"), Ok(vec![0, 1]));
+        assert!(parse_cpu_list("1-0").is_err());
+        assert!(parse_cpu_list("x").unwrap_err().contains("not a CPU list"));
+        assert!(parse_cpu_list("4096")
+            .unwrap_err()
+            .contains("does not exist"));
+    }
+}
