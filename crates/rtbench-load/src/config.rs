@@ -1,0 +1,715 @@
+//! What to load and how: a builder of raw values, validated once into an immutable [`LoadConfig`].
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use crate::error::LoadError;
+use crate::summary::Model;
+use crate::sys;
+
+const DEFAULT_CONNECTIONS: u64 = 64;
+const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Histograms track up to 60 s; a longer timeout could not be recorded anyway.
+const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+/// sched_setaffinity's fixed cpu_set_t holds this many CPUs.
+const MAX_CPU: usize = 1024;
+
+/// Options of the stream (SSE) model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamOptions {
+    /// Events per stream, sent as `events=N` in the query (default: the URL's own, else 10).
+    pub events: Option<u64>,
+    /// Milliseconds between events, sent as `interval_ms=M` (default: the URL's own, else 10).
+    pub interval_ms: Option<u64>,
+    /// Close each stream after this many events (the relay scenario's client leaving early).
+    pub abort_after: Option<u64>,
+}
+
+/// Collects the settings of a load run; [`LoadBuilder::build`] checks them all at once.
+///
+/// Defaults: `GET`, 64 connections, one thread pinned to the first CPU this process may use,
+/// pipeline depth 1, the closed model for 10 s, no warm-up, a 10 s timeout.
+#[derive(Debug, Clone)]
+pub struct LoadBuilder {
+    url: String,
+    method: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    connections: u64,
+    threads: Option<u64>,
+    cpus: Option<Vec<usize>>,
+    pipeline: u64,
+    duration: Option<Duration>,
+    requests: Option<u64>,
+    rate: Option<f64>,
+    warmup: Duration,
+    timeout: Duration,
+    stream: Option<StreamOptions>,
+}
+
+impl LoadBuilder {
+    /// Starts a run against `url` (`http://host[:port][/path][?query]`).
+    pub fn new(url: &str) -> Self {
+        LoadBuilder {
+            url: url.to_owned(),
+            method: "GET".to_owned(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            connections: DEFAULT_CONNECTIONS,
+            threads: None,
+            cpus: None,
+            pipeline: 1,
+            duration: None,
+            requests: None,
+            rate: None,
+            warmup: Duration::ZERO,
+            timeout: DEFAULT_TIMEOUT,
+            stream: None,
+        }
+    }
+
+    /// The request method (default `GET`).
+    pub fn method(mut self, method: &str) -> Self {
+        self.method = method.to_owned();
+        self
+    }
+
+    /// Adds a request header; a `Host` header replaces the one derived from the URL.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The request body; a `Content-Length` header is added for it.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Concurrent connections (in the stream model: concurrent streams).
+    pub fn connections(mut self, connections: u64) -> Self {
+        self.connections = connections;
+        self
+    }
+
+    /// Worker threads (default: one per CPU in [`LoadBuilder::cpus`]).
+    pub fn threads(mut self, threads: u64) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// CPUs the workers are pinned to, round-robin (default: the first CPU this process may use).
+    pub fn cpus(mut self, cpus: Vec<usize>) -> Self {
+        self.cpus = Some(cpus);
+        self
+    }
+
+    /// Requests written back to back per connection before waiting for their responses.
+    pub fn pipeline(mut self, depth: u64) -> Self {
+        self.pipeline = depth;
+        self
+    }
+
+    /// Run for this long after the warm-up (default 10 s unless a request count is given).
+    pub fn duration(mut self, duration: Duration) -> Self {
+        self.duration = Some(duration);
+        self
+    }
+
+    /// Send exactly this many requests after the warm-up, then stop.
+    pub fn requests(mut self, requests: u64) -> Self {
+        self.requests = Some(requests);
+        self
+    }
+
+    /// Switches to the open model: this many requests per second over all connections.
+    pub fn rate(mut self, per_second: f64) -> Self {
+        self.rate = Some(per_second);
+        self
+    }
+
+    /// Load the server this long on the same connections before measuring.
+    pub fn warmup(mut self, warmup: Duration) -> Self {
+        self.warmup = warmup;
+        self
+    }
+
+    /// A request without its complete response after this long counts as a timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Switches to the stream model: each connection reads one SSE stream.
+    pub fn stream(mut self, options: StreamOptions) -> Self {
+        self.stream = Some(options);
+        self
+    }
+
+    /// Checks every setting and resolves the host.
+    pub fn build(self) -> Result<LoadConfig, LoadError> {
+        let url = Url::parse(&self.url)?;
+        let invalid =
+            |option: &'static str, reason: String| LoadError::InvalidOption { option, reason };
+        if self.connections == 0 {
+            return Err(invalid("--connections", "must be > 0".into()));
+        }
+        if self.pipeline == 0 {
+            return Err(invalid("--pipeline", "must be > 0".into()));
+        }
+        if self.pipeline > 1024 {
+            return Err(invalid(
+                "--pipeline",
+                format!("must be ≤ 1024 (got {})", self.pipeline),
+            ));
+        }
+        if self.duration.is_some() && self.requests.is_some() {
+            return Err(invalid(
+                "--requests",
+                "and --duration exclude each other: give one".into(),
+            ));
+        }
+        if self.duration == Some(Duration::ZERO) {
+            return Err(invalid("--duration", "must be > 0".into()));
+        }
+        if self.requests == Some(0) {
+            return Err(invalid("--requests", "must be > 0".into()));
+        }
+        if self.timeout.is_zero() {
+            return Err(invalid("--timeout", "must be > 0".into()));
+        }
+        if self.timeout > MAX_TIMEOUT {
+            return Err(invalid(
+                "--timeout",
+                format!("must be ≤ 60s (got {:?})", self.timeout),
+            ));
+        }
+        if let Some(rate) = self.rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(invalid("--rate", format!("must be > 0 (got {rate})")));
+            }
+        }
+        let cpus = match self.cpus {
+            Some(cpus) => check_cpus(cpus)?,
+            None => vec![sys::allowed_cpus().first().copied().unwrap_or(0)],
+        };
+        let threads = self.threads.unwrap_or(cpus.len() as u64);
+        if threads == 0 {
+            return Err(invalid("--threads", "must be > 0".into()));
+        }
+        if threads > self.connections {
+            return Err(invalid(
+                "--threads",
+                format!("({threads}) must be ≤ --connections ({})", self.connections),
+            ));
+        }
+        let method = self.method.trim().to_owned();
+        if method.is_empty() || !method.bytes().all(is_token) {
+            return Err(invalid(
+                "--method",
+                format!("'{}' is not an HTTP method", self.method),
+            ));
+        }
+        let mut path = url.path.clone();
+        let model = match (&self.stream, self.rate) {
+            (Some(_), Some(_)) => {
+                return Err(invalid("--rate", "does not apply to SSE streams".into()));
+            }
+            (Some(stream), None) => {
+                if self.pipeline != 1 {
+                    return Err(invalid(
+                        "--pipeline",
+                        "does not apply to SSE streams".into(),
+                    ));
+                }
+                if self.requests.is_some() {
+                    return Err(invalid(
+                        "--requests",
+                        "does not apply to SSE streams (use --streams)".into(),
+                    ));
+                }
+                if stream.abort_after == Some(0) {
+                    return Err(invalid("--abort-after", "must be > 0".into()));
+                }
+                path = stream_path(&path, stream);
+                Model::Stream
+            }
+            (None, Some(_)) => Model::Open,
+            (None, None) => Model::Closed,
+        };
+        let stream_expect = self.stream.as_ref().map(|s| {
+            let (events, interval_ms) = stream_query(&path);
+            StreamExpect {
+                events: s.abort_after.map_or(events, |k| k.min(events)),
+                interval_ms,
+                abort_after: s.abort_after,
+            }
+        });
+        let head = method.eq_ignore_ascii_case("HEAD");
+        let request = build_request(&method, &path, &url.host_header, &self.headers, &self.body)?;
+        let addr = url.resolve()?;
+        let stop = match (self.requests, self.duration) {
+            (Some(n), _) => Stop::Requests(n),
+            (None, Some(d)) => Stop::Duration(d),
+            (None, None) if model == Model::Stream => Stop::Streams,
+            (None, None) => Stop::Duration(DEFAULT_DURATION),
+        };
+        Ok(LoadConfig {
+            url: self.url,
+            addr,
+            model,
+            request,
+            head,
+            connections: self.connections,
+            threads,
+            cpus,
+            pipeline: self.pipeline,
+            stop,
+            stream_duration: if model == Model::Stream {
+                self.duration
+            } else {
+                None
+            },
+            rate: self.rate,
+            warmup: self.warmup,
+            timeout: self.timeout,
+            stream: stream_expect,
+        })
+    }
+}
+
+/// When a run ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Stop {
+    Duration(Duration),
+    Requests(u64),
+    /// The stream model without a duration: when every stream ended.
+    Streams,
+}
+
+/// What each SSE stream is expected to deliver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StreamExpect {
+    /// Events each stream should deliver (capped by `abort_after`).
+    pub events: u64,
+    pub interval_ms: u64,
+    pub abort_after: Option<u64>,
+}
+
+/// A validated, immutable load run description; pass it to [`crate::run`].
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    url: String,
+    addr: SocketAddr,
+    model: Model,
+    pub(crate) request: Vec<u8>,
+    pub(crate) head: bool,
+    connections: u64,
+    threads: u64,
+    cpus: Vec<usize>,
+    pipeline: u64,
+    pub(crate) stop: Stop,
+    pub(crate) stream_duration: Option<Duration>,
+    rate: Option<f64>,
+    warmup: Duration,
+    timeout: Duration,
+    pub(crate) stream: Option<StreamExpect>,
+}
+
+impl LoadConfig {
+    /// The URL as given.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+    /// The resolved address connections go to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    /// Closed, open or stream.
+    pub fn model(&self) -> Model {
+        self.model
+    }
+    /// Connections (streams in the stream model).
+    pub fn connections(&self) -> u64 {
+        self.connections
+    }
+    /// Worker threads.
+    pub fn threads(&self) -> u64 {
+        self.threads
+    }
+    /// CPUs the workers are pinned to.
+    pub fn cpus(&self) -> &[usize] {
+        &self.cpus
+    }
+    /// Pipeline depth.
+    pub fn pipeline(&self) -> u64 {
+        self.pipeline
+    }
+    /// The measured duration, when the run is timed (`None` for a request count or streams).
+    pub fn duration(&self) -> Option<Duration> {
+        match self.stop {
+            Stop::Duration(d) => Some(d),
+            _ => self.stream_duration,
+        }
+    }
+    /// The request count, when the run is counted.
+    pub fn requests(&self) -> Option<u64> {
+        match self.stop {
+            Stop::Requests(n) => Some(n),
+            _ => None,
+        }
+    }
+    /// Requests per second of the open model.
+    pub fn rate(&self) -> Option<f64> {
+        self.rate
+    }
+    /// Warm-up, excluded from every figure.
+    pub fn warmup(&self) -> Duration {
+        self.warmup
+    }
+    /// Request timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+    /// The serialized request, exactly as written on the wire.
+    pub fn request_bytes(&self) -> &[u8] {
+        &self.request
+    }
+    /// Events each stream is expected to deliver (stream model only).
+    pub fn stream_events(&self) -> Option<u64> {
+        self.stream.map(|s| s.events)
+    }
+}
+
+fn check_cpus(mut cpus: Vec<usize>) -> Result<Vec<usize>, LoadError> {
+    let invalid = |reason: String| LoadError::InvalidOption {
+        option: "--cpus",
+        reason,
+    };
+    if cpus.is_empty() {
+        return Err(invalid("must name at least one CPU".into()));
+    }
+    let allowed = sys::allowed_cpus();
+    for &cpu in &cpus {
+        if cpu >= MAX_CPU || (!allowed.is_empty() && !allowed.contains(&cpu)) {
+            return Err(invalid(format!(
+                "names CPU {cpu}, which this process may not use (allowed: {})",
+                sys::format_cpus(&allowed)
+            )));
+        }
+    }
+    let mut seen = Vec::new();
+    cpus.retain(|c| {
+        let new = !seen.contains(c);
+        seen.push(*c);
+        new
+    });
+    Ok(cpus)
+}
+
+/// The parts of an `http://` URL the engine needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Url {
+    host: String,
+    port: u16,
+    /// Path and query, as sent in the request line.
+    path: String,
+    /// Value of the default `Host` header.
+    host_header: String,
+}
+
+impl Url {
+    fn parse(url: &str) -> Result<Url, LoadError> {
+        let invalid = |reason: &str| LoadError::InvalidUrl {
+            url: url.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| invalid("expected http://host[:port][/path]"))?;
+        if scheme.eq_ignore_ascii_case("https") {
+            return Err(LoadError::HttpsUnsupported {
+                url: url.to_owned(),
+            });
+        }
+        if !scheme.eq_ignore_ascii_case("http") {
+            return Err(invalid(&format!(
+                "unsupported scheme '{scheme}' (only http)"
+            )));
+        }
+        let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(split);
+        let path = path.split('#').next().unwrap_or("");
+        let path = match path.chars().next() {
+            None => "/".to_owned(),
+            Some('?') => format!("/{path}"),
+            Some(_) => path.to_owned(),
+        };
+        if path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return Err(invalid("the path contains a space or control character"));
+        }
+        if authority.contains('@') {
+            return Err(invalid("user info (user@host) is not supported"));
+        }
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (host, after) = v6
+                .split_once(']')
+                .ok_or_else(|| invalid("unclosed '[' in the host"))?;
+            let port = match after {
+                "" => None,
+                p => Some(
+                    p.strip_prefix(':')
+                        .ok_or_else(|| invalid("unexpected text after ']'"))?,
+                ),
+            };
+            (host, port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(invalid("missing host"));
+        }
+        let port = match port {
+            None => 80,
+            Some(p) => match p.parse::<u16>() {
+                Ok(port) if port > 0 => port,
+                _ => return Err(invalid(&format!("invalid port '{p}'"))),
+            },
+        };
+        let bracketed = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        };
+        let host_header = if port == 80 {
+            bracketed
+        } else {
+            format!("{bracketed}:{port}")
+        };
+        Ok(Url {
+            host: host.to_owned(),
+            port,
+            path,
+            host_header,
+        })
+    }
+
+    fn resolve(&self) -> Result<SocketAddr, LoadError> {
+        let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map_err(|e| LoadError::Resolve {
+                host: self.host.clone(),
+                reason: e.to_string(),
+            })?
+            .collect();
+        addrs
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or(addrs.first())
+            .copied()
+            .ok_or_else(|| LoadError::Resolve {
+                host: self.host.clone(),
+                reason: "no address".into(),
+            })
+    }
+}
+
+/// RFC 9110 token characters (methods, header names).
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Serializes the request once; workers copy these bytes and never format again.
+fn build_request(
+    method: &str,
+    path: &str,
+    host: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<Vec<u8>, LoadError> {
+    let mut out = Vec::with_capacity(128 + body.len());
+    out.extend_from_slice(format!("{method} {path} HTTP/1.1\r\n").as_bytes());
+    let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    if !has("host") {
+        out.extend_from_slice(format!("Host: {host}\r\n").as_bytes());
+    }
+    for (name, value) in headers {
+        let bad = |reason: &str| LoadError::InvalidHeader {
+            header: format!("{name}: {value}"),
+            reason: reason.to_owned(),
+        };
+        if name.is_empty() || !name.bytes().all(is_token) {
+            return Err(bad("the name must be a token (letters, digits, -)"));
+        }
+        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(bad("the value contains a line break"));
+        }
+        out.extend_from_slice(format!("{name}: {}\r\n", value.trim()).as_bytes());
+    }
+    if (!body.is_empty() || method == "POST" || method == "PUT") && !has("content-length") {
+        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    Ok(out)
+}
+
+/// The URL's path with the stream options put into its query (replacing the URL's own values).
+fn stream_path(path: &str, options: &StreamOptions) -> String {
+    let (base, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut pairs: Vec<String> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let key = p.split('=').next().unwrap_or("");
+            !(key == "events" && options.events.is_some()
+                || key == "interval_ms" && options.interval_ms.is_some())
+        })
+        .map(str::to_owned)
+        .collect();
+    if let Some(n) = options.events {
+        pairs.push(format!("events={n}"));
+    }
+    if let Some(m) = options.interval_ms {
+        pairs.push(format!("interval_ms={m}"));
+    }
+    if pairs.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", pairs.join("&"))
+    }
+}
+
+/// Events and interval a stream URL asks for (the contract's defaults: 10 events, 10 ms).
+fn stream_query(path: &str) -> (u64, u64) {
+    let query = path.split_once('?').map_or("", |(_, q)| q);
+    let get = |key: &str, default: u64| {
+        query
+            .split('&')
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(default)
+    };
+    (get("events", 10), get("interval_ms", 10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(builder: LoadBuilder) -> String {
+        builder.build().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn urls_parse_into_host_port_path() {
+        let u = Url::parse("http://127.0.0.1:8080/plaintext?x=1#frag").unwrap();
+        assert_eq!((u.host.as_str(), u.port), ("127.0.0.1", 8080));
+        assert_eq!(u.path, "/plaintext?x=1");
+        assert_eq!(u.host_header, "127.0.0.1:8080");
+        let u = Url::parse("HTTP://localhost").unwrap();
+        assert_eq!(
+            (u.port, u.path.as_str(), u.host_header.as_str()),
+            (80, "/", "localhost")
+        );
+        let u = Url::parse("http://[::1]:9000?q").unwrap();
+        assert_eq!((u.host.as_str(), u.path.as_str()), ("::1", "/?q"));
+        assert_eq!(u.host_header, "[::1]:9000");
+    }
+
+    #[test]
+    fn bad_urls_name_the_url() {
+        assert_eq!(
+            err(LoadBuilder::new("127.0.0.1:80")),
+            "invalid URL '127.0.0.1:80': expected http://host[:port][/path]"
+        );
+        assert_eq!(
+            err(LoadBuilder::new("https://127.0.0.1/")),
+            "https is not supported (rtbench load speaks plain HTTP/1.1): 'https://127.0.0.1/'"
+        );
+        assert_eq!(
+            err(LoadBuilder::new("http://127.0.0.1:99999/")),
+            "invalid URL 'http://127.0.0.1:99999/': invalid port '99999'"
+        );
+        assert!(err(LoadBuilder::new("ftp://x/")).contains("unsupported scheme 'ftp'"));
+        assert!(err(LoadBuilder::new("http:///x")).contains("missing host"));
+        assert!(err(LoadBuilder::new("http://u@h/")).contains("user info"));
+        assert!(err(LoadBuilder::new("http://h/a b")).contains("space"));
+    }
+
+    #[test]
+    fn bad_options_name_the_option() {
+        let b = || LoadBuilder::new("http://127.0.0.1:1/");
+        assert_eq!(err(b().connections(0)), "--connections must be > 0");
+        assert_eq!(err(b().pipeline(0)), "--pipeline must be > 0");
+        assert_eq!(err(b().threads(0)), "--threads must be > 0");
+        assert_eq!(err(b().requests(0)), "--requests must be > 0");
+        assert_eq!(err(b().duration(Duration::ZERO)), "--duration must be > 0");
+        assert_eq!(err(b().timeout(Duration::ZERO)), "--timeout must be > 0");
+        assert_eq!(err(b().rate(0.0)), "--rate must be > 0 (got 0)");
+        assert_eq!(err(b().rate(f64::NAN)), "--rate must be > 0 (got NaN)");
+        assert_eq!(
+            err(b().connections(2).threads(3)),
+            "--threads (3) must be ≤ --connections (2)"
+        );
+        assert!(err(b().cpus(vec![4096])).starts_with("--cpus names CPU 4096"));
+        assert!(err(b().method("GE T")).contains("not an HTTP method"));
+        assert!(err(b().header("X-A", "1\r\nEvil: 2")).starts_with("invalid header 'X-A: 1"));
+        assert!(err(b().header("Bad Name", "1")).contains("token"));
+        assert!(err(b().requests(5).duration(Duration::from_secs(1))).contains("exclude"));
+    }
+
+    #[test]
+    fn request_is_serialized_once_with_host_and_body() {
+        let config = LoadBuilder::new("http://127.0.0.1:8080/echo?x=1")
+            .method("POST")
+            .header("X-Token", " abc ")
+            .body("hello")
+            .build()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(config.request_bytes()),
+            "POST /echo?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nX-Token: abc\r\n\
+Content-Length: 5\r\n\r\nhello"
+        );
+        let config = LoadBuilder::new("http://127.0.0.1/")
+            .header("host", "example.test")
+            .build()
+            .unwrap();
+        assert_eq!(
+            config.request_bytes(),
+            b"GET / HTTP/1.1\r\nhost: example.test\r\n\r\n"
+        );
+        assert_eq!(config.model(), Model::Closed);
+        assert_eq!(config.duration(), Some(DEFAULT_DURATION));
+    }
+
+    #[test]
+    fn stream_options_go_into_the_query() {
+        let options = StreamOptions {
+            events: Some(5),
+            interval_ms: None,
+            abort_after: Some(3),
+        };
+        let config = LoadBuilder::new("http://127.0.0.1:1/sse?events=99&interval_ms=7&x=y")
+            .stream(options)
+            .build()
+            .unwrap();
+        assert!(config
+            .request_bytes()
+            .starts_with(b"GET /sse?interval_ms=7&x=y&events=5 HTTP/1.1\r\n"));
+        assert_eq!(config.model(), Model::Stream);
+        assert_eq!(config.stream_events(), Some(3));
+        let config = LoadBuilder::new("http://127.0.0.1:1/sse")
+            .stream(StreamOptions::default())
+            .build()
+            .unwrap();
+        assert_eq!(config.stream_events(), Some(10));
+        assert_eq!(config.duration(), None);
+    }
+}

@@ -1,0 +1,311 @@
+//! Starts the workers, merges what they measured once at the end, and writes the optional
+//! histogram outputs.
+
+use std::io::Write;
+use std::net::TcpStream as StdTcpStream;
+use std::sync::mpsc;
+use std::sync::Barrier;
+use std::time::Duration;
+
+use mio::Poll;
+
+use crate::config::{LoadConfig, Stop};
+use crate::error::LoadError;
+use crate::hist::{self, IntervalReport};
+use crate::schedule::{Closed, Open, Schedule};
+use crate::summary::{ErrorCounts, Model, Summary};
+use crate::sys::{self, Timer};
+use crate::worker::{Plan, Worker, WorkerOut};
+
+/// At most this long for the first connection, which tells a dead target from a live one.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Descriptors besides the connections: stdio, epoll and timer per worker, log files.
+const SPARE_FDS: u64 = 64;
+/// Client CPU use from which a run is flagged client-bound.
+const CLIENT_BOUND: f64 = 0.9;
+
+/// Optional outputs of a run, written while it goes (interval log) or at its end (distribution).
+#[derive(Default)]
+pub struct Hooks<'a> {
+    /// Receives the HdrHistogram interval log (format 1.3): one merged histogram per second of the
+    /// measured window, values in µs, untagged = latency (corrected in open runs), tag
+    /// `uncorrected` = from the actual send (open runs).
+    pub hlog: Option<&'a mut (dyn Write + Send)>,
+    /// Receives the percentile distribution (`.hgrm`, values in ms) of the whole run's latency.
+    pub hgrm: Option<&'a mut dyn Write>,
+}
+
+/// Runs the load described by `config` and returns what it measured.
+///
+/// Fails before any load when the target refuses the first connection or the process cannot open
+/// enough sockets; failures during the run are counted in [`Summary::errors`].
+pub fn run(config: &LoadConfig) -> Result<Summary, LoadError> {
+    run_with(config, Hooks::default())
+}
+
+/// [`run`], also writing the outputs asked for in `hooks`.
+pub fn run_with(config: &LoadConfig, hooks: Hooks<'_>) -> Result<Summary, LoadError> {
+    let connections = config.connections();
+    let limit = sys::raise_nofile_limit();
+    let needed = connections + SPARE_FDS;
+    if needed > limit {
+        return Err(LoadError::FileLimit {
+            connections,
+            needed,
+            limit,
+        });
+    }
+    probe(config)?;
+
+    let pipeline = config.pipeline() as u32;
+    let mut batch = Vec::with_capacity(config.request.len() * pipeline as usize);
+    for _ in 0..pipeline {
+        batch.extend_from_slice(&config.request);
+    }
+    let timeout_ns = config.timeout().as_nanos() as u64;
+    let plan = Plan {
+        addr: config.addr(),
+        batch,
+        request_len: config.request.len(),
+        head: config.head,
+        timeout_ns,
+        warmup_ns: config.warmup().as_nanos() as u64,
+        run_ns: config.duration().map(|d| d.as_nanos() as u64),
+        stall_ns: matches!(config.stop, Stop::Requests(_)).then_some(2 * timeout_ns),
+    };
+
+    let threads = config.threads() as usize;
+    let cpus = config.cpus();
+    let barrier = Barrier::new(threads);
+    let (tx, rx) = mpsc::channel::<IntervalReport>();
+    let hlog = hooks.hlog;
+    let outs: Vec<Result<WorkerOut, LoadError>> = std::thread::scope(|scope| {
+        let collector = hlog.map(|out| {
+            scope.spawn(move || {
+                hist::write_hlog(out, threads, rx).map_err(|source| LoadError::Output {
+                    what: "interval log",
+                    source,
+                })
+            })
+        });
+        let mut first = 0u64;
+        let mut handles = Vec::with_capacity(threads);
+        for w in 0..threads {
+            let local = share(connections, threads as u64, w as u64);
+            let spec = Spec {
+                cpu: cpus[w % cpus.len()],
+                first,
+                local,
+                budget: match config.stop {
+                    Stop::Requests(n) => Some(share(n, threads as u64, w as u64)),
+                    _ => None,
+                },
+            };
+            first += local;
+            let tx = collector.is_some().then(|| tx.clone());
+            let (plan, barrier) = (&plan, &barrier);
+            handles.push(scope.spawn(move || run_worker(config, plan, spec, barrier, tx)));
+        }
+        drop(tx);
+        let mut outs: Vec<Result<WorkerOut, LoadError>> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(panicked())))
+            .collect();
+        if let Some(collector) = collector {
+            if let Err(e) = collector.join().unwrap_or_else(|_| Err(panicked())) {
+                outs.push(Err(e));
+            }
+        }
+        outs
+    });
+    let outs = outs.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let (summary, latency) = merge(config, outs);
+    if let Some(out) = hooks.hgrm {
+        hist::write_hgrm(&latency, out).map_err(|source| LoadError::Output {
+            what: "percentile distribution",
+            source,
+        })?;
+    }
+    Ok(summary)
+}
+
+fn panicked() -> LoadError {
+    LoadError::Worker {
+        what: "worker thread",
+        source: std::io::Error::other("the thread panicked"),
+    }
+}
+
+/// Worker `w`'s share of `n` things split over `parts`.
+fn share(n: u64, parts: u64, w: u64) -> u64 {
+    n / parts + u64::from(w < n % parts)
+}
+
+/// One blocking connect before any load: a target that is not there fails the run with its reason
+/// instead of a summary full of connect errors.
+fn probe(config: &LoadConfig) -> Result<(), LoadError> {
+    let addr = config.addr();
+    match StdTcpStream::connect_timeout(&addr, config.timeout().min(PROBE_TIMEOUT)) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Err(LoadError::ConnectionRefused { addr })
+        }
+        Err(source) => Err(LoadError::Connect { addr, source }),
+    }
+}
+
+/// Where one worker runs and what it owns.
+struct Spec {
+    cpu: usize,
+    /// Global index of its first connection, and how many it owns.
+    first: u64,
+    local: u64,
+    /// Its share of a counted run's requests.
+    budget: Option<u64>,
+}
+
+fn run_worker(
+    config: &LoadConfig,
+    plan: &Plan,
+    spec: Spec,
+    barrier: &Barrier,
+    hlog: Option<mpsc::Sender<IntervalReport>>,
+) -> Result<WorkerOut, LoadError> {
+    let setup = || -> Result<(Poll, Option<Timer>), LoadError> {
+        let err = |what| move |source| LoadError::Worker { what, source };
+        sys::pin_to(spec.cpu).map_err(err("pinning to a CPU"))?;
+        let poll = Poll::new().map_err(err("creating the event loop"))?;
+        let timer = match config.model() {
+            Model::Open => Some(Timer::new().map_err(err("creating a timer"))?),
+            _ => None,
+        };
+        Ok((poll, timer))
+    };
+    let setup = setup();
+    // Every worker passes the barrier, even one that failed, so none waits forever.
+    barrier.wait();
+    let (mut poll, mut timer) = setup?;
+    let registry = poll
+        .registry()
+        .try_clone()
+        .map_err(|source| LoadError::Worker {
+            what: "creating the event loop",
+            source,
+        })?;
+    let local = spec.local as usize;
+    let io_err = |source| LoadError::Worker {
+        what: "waiting for events",
+        source,
+    };
+    match config.model() {
+        Model::Open => {
+            let rate = config.rate().unwrap_or(1.0);
+            let limit = config
+                .requests()
+                .map(|n| (n, config.warmup().as_nanos() as u64));
+            let sched = Open::new(
+                rate,
+                config.connections(),
+                spec.first,
+                local,
+                config.pipeline() as u32,
+                limit,
+            );
+            drive(
+                plan,
+                sched,
+                local,
+                registry,
+                hlog,
+                &mut poll,
+                timer.as_mut(),
+            )
+            .map_err(io_err)
+        }
+        Model::Closed | Model::Stream => {
+            let sched = Closed::new(config.pipeline() as u32, spec.budget);
+            drive(plan, sched, local, registry, hlog, &mut poll, None).map_err(io_err)
+        }
+    }
+}
+
+fn drive<S: Schedule>(
+    plan: &Plan,
+    sched: S,
+    local: usize,
+    registry: mio::Registry,
+    hlog: Option<mpsc::Sender<IntervalReport>>,
+    poll: &mut Poll,
+    timer: Option<&mut Timer>,
+) -> std::io::Result<WorkerOut> {
+    let mut worker = Worker::new(plan, sched, local, registry, hlog);
+    worker.run(poll, timer)
+}
+
+/// Adds the workers' figures up into one summary (and the merged latency histogram).
+fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::Histogram<u64>) {
+    let mut latency = hist::new_histogram();
+    let mut uncorrected = hist::new_histogram();
+    let mut errors = ErrorCounts::default();
+    let (mut requests, mut ok, mut bytes, mut cpu_ns, mut measured_ns, mut unsent) =
+        (0, 0, 0, 0, 0, 0);
+    for out in &outs {
+        let _ = latency.add(&out.latency);
+        if let Some(u) = &out.uncorrected {
+            let _ = uncorrected.add(u);
+        }
+        requests += out.requests;
+        ok += out.ok;
+        bytes += out.bytes;
+        cpu_ns += out.cpu_ns;
+        measured_ns = measured_ns.max(out.measured_ns);
+        unsent += out.unsent;
+        let e = &out.errors;
+        errors.connect += e.connect;
+        errors.read += e.read;
+        errors.write += e.write;
+        errors.timeout += e.timeout;
+        errors.status += e.status;
+        errors.parse += e.parse;
+    }
+    errors.total =
+        errors.connect + errors.read + errors.write + errors.timeout + errors.status + errors.parse;
+    let duration_s = measured_ns as f64 / 1e9;
+    let per_s = |n: u64| {
+        if duration_s > 0.0 {
+            n as f64 / duration_s
+        } else {
+            0.0
+        }
+    };
+    let client_cpu_s = cpu_ns as f64 / 1e9;
+    let capacity = (config.threads() as usize).min(config.cpus().len()) as f64;
+    let client_cpu_fraction = if duration_s > 0.0 {
+        client_cpu_s / (duration_s * capacity)
+    } else {
+        0.0
+    };
+    let open = config.model() == Model::Open;
+    let summary = Summary {
+        model: config.model(),
+        connections: config.connections(),
+        pipeline: config.pipeline(),
+        threads: config.threads(),
+        requests,
+        duration_s,
+        rps: per_s(ok),
+        bytes_read: bytes,
+        transfer_bytes_per_s: per_s(bytes),
+        errors,
+        latency_us: hist::percentiles(&latency),
+        latency_uncorrected_us: open.then(|| hist::percentiles(&uncorrected)),
+        target_rate: config.rate(),
+        achieved_rate: open.then(|| per_s(requests)),
+        unsent_due: open.then_some(unsent),
+        client_cpu_s,
+        client_cpu_fraction,
+        client_bound: client_cpu_fraction >= CLIENT_BOUND,
+        stream: None,
+    };
+    (summary, latency)
+}
