@@ -35,6 +35,10 @@ pub enum HarnessError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A probe of a running target (verification, the relay scenario) failed: refused, timed out,
+    /// a bad status or a malformed stream.
+    #[error("{url}: {message}")]
+    Probe { url: String, message: String },
     /// Anything else the OS refused, with what was attempted.
     #[error("{context}: {source}")]
     Os {

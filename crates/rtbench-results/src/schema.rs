@@ -191,6 +191,12 @@ pub struct RelayStats {
     /// Client disconnect → target closed its upstream request, median ms; `None` when leaked.
     #[serde(default)]
     pub abort_ms: Option<f64>,
+    /// The slowest of those, ms; `None` when every stream leaked.
+    #[serde(default)]
+    pub abort_ms_max: Option<f64>,
+    /// Streams whose client left early (the abort measurement's sample size).
+    #[serde(default)]
+    pub abort_streams: u64,
     /// Upstream requests not closed within 5 s of their client leaving.
     pub leaked: u64,
     /// Upstream connections still open after every client left.

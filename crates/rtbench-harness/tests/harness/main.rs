@@ -1,0 +1,6 @@
+//! Integration tests of verification, the relay scenario and the upstream token server, against
+//! in-process servers on 127.0.0.1 ephemeral ports.
+mod relay;
+mod upstream;
+mod util;
+mod verify;
