@@ -71,6 +71,9 @@ pub struct ImageBuild {
     pub build_time: Duration,
     /// Uncompressed image size as the daemon reports it.
     pub size_bytes: u64,
+    /// The runtime's own version, recorded in the image at build time by running it
+    /// (`/etc/rtbench-runtime-version`).
+    pub runtime_version: Option<String>,
 }
 
 /// Where the base image came from.
@@ -224,6 +227,7 @@ pub fn build_image(
     if !options.rebuild && image_exists(&tag) {
         return Ok(ImageBuild {
             size_bytes: image_size(&tag),
+            runtime_version: image_runtime_version(&tag),
             tag,
             reused: true,
             build_time: Duration::ZERO,
@@ -331,6 +335,7 @@ pub fn build_image(
     remove_older_images(&target.name, &tag);
     Ok(ImageBuild {
         size_bytes: image_size(&tag),
+        runtime_version: image_runtime_version(&tag),
         tag,
         reused: false,
         build_time: started.elapsed(),
@@ -728,6 +733,21 @@ fn image_exists(tag: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// What the image's runtime said about its version when the image was built. Read from a
+/// throwaway container without network (about 0.3 s).
+fn image_runtime_version(tag: &str) -> Option<String> {
+    let output = Command::new("docker")
+        .args(["run", "--rm", "--network", "none", "--entrypoint", "cat", tag])
+        .arg("/etc/rtbench-runtime-version")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    output.status.success().then(|| line.to_string())
 }
 
 fn image_size(tag: &str) -> u64 {
