@@ -114,10 +114,25 @@ pub fn median_change_interval(
         changes.push(mc / mb - 1.0);
     }
     let alpha = (1.0 - confidence.clamp(0.0, 1.0)) / 2.0;
+    // Only the two tail quantiles are needed: partial selection instead of a full sort. Both use
+    // the same type-7 interpolation as `stats::quantile`.
     Some(Interval {
-        lo: crate::stats::quantile(&changes, alpha)?,
-        hi: crate::stats::quantile(&changes, 1.0 - alpha)?,
+        lo: select_quantile(&mut changes, alpha),
+        hi: select_quantile(&mut changes, 1.0 - alpha),
     })
+}
+
+/// The type-7 `q` quantile of `values` (non-empty, finite), reordering them.
+fn select_quantile(values: &mut [f64], q: f64) -> f64 {
+    let pos = q * (values.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let frac = pos - lo as f64;
+    let (_, &mut at, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    if frac == 0.0 || above.is_empty() {
+        return at;
+    }
+    let next = above.iter().copied().min_by(f64::total_cmp).unwrap_or(at);
+    at + (next - at) * frac
 }
 
 /// The median of one resample of `values`, drawn into `scratch` (same length).
@@ -216,6 +231,19 @@ mod tests {
         let a = median_change_interval(&base, &cur, 10_000, 0.95, 42);
         let b = median_change_interval(&base, &cur, 10_000, 0.95, 42);
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn selected_quantiles_match_stats_quantile() {
+        let mut rng = Rng::new(5);
+        for n in [1, 2, 3, 10, 999, 10_000] {
+            let v: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+            for q in [0.0, 0.025, 0.5, 0.975, 1.0] {
+                let want = crate::stats::quantile(&v, q).unwrap();
+                let got = select_quantile(&mut v.clone(), q);
+                assert!((want - got).abs() < 1e-12, "n={n} q={q}: {want} vs {got}");
+            }
+        }
     }
 
     #[test]

@@ -1284,3 +1284,269 @@ fn write_markdown(cmp: &Comparison, out: &mut dyn Write) -> io::Result<()> {
         cmp.settings.min_trials
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bootstrap::Rng;
+    use rtbench_results::TrialStatus;
+
+    fn interval(lo: f64, hi: f64) -> Interval {
+        Interval { lo, hi }
+    }
+
+    #[test]
+    fn judge_needs_the_whole_interval_beyond_the_gate() {
+        // rps: a drop is bad.
+        assert_eq!(
+            judge(interval(-0.21, -0.18), 0.05, true),
+            Verdict::Regression
+        );
+        assert_eq!(judge(interval(-0.21, -0.04), 0.05, true), Verdict::NoChange);
+        assert_eq!(
+            judge(interval(0.06, 0.09), 0.05, true),
+            Verdict::Improvement
+        );
+        // latency: a rise is bad.
+        assert_eq!(
+            judge(interval(0.11, 0.20), 0.10, false),
+            Verdict::Regression
+        );
+        assert_eq!(judge(interval(0.09, 0.20), 0.10, false), Verdict::NoChange);
+        assert_eq!(
+            judge(interval(-0.3, -0.11), 0.10, false),
+            Verdict::Improvement
+        );
+    }
+
+    #[test]
+    fn percentages_parse() {
+        assert_eq!(parse_percent("15%"), Ok(Some(0.15)));
+        assert_eq!(parse_percent("2.5"), Ok(Some(0.025)));
+        assert_eq!(parse_percent("off"), Ok(None));
+        assert!(parse_percent("-3%").is_err());
+        assert!(parse_percent("fast").is_err());
+        assert!(parse_percent("NaN").is_err());
+    }
+
+    #[test]
+    fn defaults_gate_rps_p50_memory_only() {
+        let t = Thresholds::default();
+        let gated: Vec<Metric> = Metric::ALL
+            .into_iter()
+            .filter(|m| t.gate(*m).is_some())
+            .collect();
+        assert_eq!(gated, [Metric::Rps, Metric::P50, Metric::Memory]);
+        assert_eq!(t.gate(Metric::Rps), Some(0.05));
+        assert_eq!(t.gate(Metric::P50), Some(0.10));
+        assert_eq!(t.gate(Metric::Memory), Some(0.10));
+        assert_eq!(t.resamples(), 10_000);
+    }
+
+    #[test]
+    fn gate_flags_set_and_clear() {
+        let mut t = Thresholds::default();
+        t.apply_gate_spec("p99=15%").unwrap();
+        t.apply_gate_spec("rps = 3").unwrap();
+        t.apply_gate_spec("p50=off").unwrap();
+        assert_eq!(t.gate(Metric::P99), Some(0.15));
+        assert_eq!(t.gate(Metric::Rps), Some(0.03));
+        assert_eq!(t.gate(Metric::P50), None);
+        let err = t.apply_gate_spec("p95=10%").unwrap_err().to_string();
+        assert!(
+            err.contains("--gate p95=10%") && err.contains("unknown metric"),
+            "{err}"
+        );
+        let err = t.apply_gate_spec("p99").unwrap_err().to_string();
+        assert!(err.contains("METRIC=PERCENT"), "{err}");
+    }
+
+    #[test]
+    fn thresholds_file_overrides_keys() {
+        let mut t = Thresholds::default();
+        let text = "resamples = 20000\nseed = 7\nfail_on_lost = true\n\
+                    [gates]\np99 = \"15%\"\nmax = 50\nmemory = false\nrps = \"off\"\n";
+        t.apply_toml(text, Path::new("t.toml")).unwrap();
+        assert_eq!(t.resamples(), 20_000);
+        assert_eq!(t.seed(), 7);
+        assert!(t.fail_on_lost());
+        assert_eq!(t.gate(Metric::P99), Some(0.15));
+        assert_eq!(t.gate(Metric::Max), Some(0.5));
+        assert_eq!(t.gate(Metric::Memory), None);
+        assert_eq!(t.gate(Metric::Rps), None);
+        assert_eq!(
+            t.gate(Metric::P50),
+            Some(0.10),
+            "untouched keys keep defaults"
+        );
+    }
+
+    #[test]
+    fn thresholds_file_errors_name_file_and_key() {
+        let cases = [
+            ("noise = 3\n", "t.toml: unknown key `noise`"),
+            ("[gates]\np95 = \"5%\"\n", "t.toml: unknown key `gates.p95`"),
+            (
+                "[gates]\np99 = \"lots\"\n",
+                "t.toml: bad value for `gates.p99`",
+            ),
+            ("[gates]\np99 = [1]\n", "t.toml: bad value for `gates.p99`"),
+            ("resamples = 100\n", "t.toml: bad value for `resamples`"),
+            ("seed = -1\n", "t.toml: bad value for `seed`"),
+            ("gates = 5\n", "t.toml: bad value for `gates`"),
+            ("[gates\n", "t.toml: not valid TOML"),
+        ];
+        for (text, want) in cases {
+            let err = Thresholds::default()
+                .apply_toml(text, Path::new("t.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(want), "{text:?} → {err}");
+        }
+    }
+
+    #[test]
+    fn example_thresholds_file_parses() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/compare/thresholds.toml");
+        let t = Thresholds::from_toml_file(&path).unwrap();
+        assert_eq!(t.gate(Metric::Rps), Some(0.05));
+    }
+
+    /// A run of `cells` closed-loop cells with `trials` ok trials each, its figures drawn from
+    /// `noise`: each run has a common drift (one draw per run and metric family), each trial its
+    /// own noise.
+    struct Noise {
+        rps_cv: f64,
+        latency_cv: f64,
+        memory_cv: f64,
+        drift_cv: f64,
+    }
+
+    fn template_trial() -> Trial {
+        let run: Run =
+            serde_json::from_str(include_str!("../tests/compare/base/run.json")).unwrap();
+        run.trials
+            .into_iter()
+            .find(|t| t.scenario == "plaintext")
+            .unwrap()
+    }
+
+    fn synthetic_run(
+        rng: &mut Rng,
+        template: &Trial,
+        cells: usize,
+        trials: usize,
+        noise: &Noise,
+        rps_factor: f64,
+    ) -> Run {
+        let mut run: Run =
+            serde_json::from_str(include_str!("../tests/compare/base/run.json")).unwrap();
+        run.trials.clear();
+        let drift_rps = 1.0 + noise.drift_cv * rng.normal();
+        let drift_lat = 1.0 + noise.drift_cv * rng.normal();
+        let drift_mem = 1.0 + noise.drift_cv * rng.normal();
+        for cell in 0..cells {
+            for k in 0..trials {
+                let mut t = template.clone();
+                t.target = format!("t{cell}");
+                t.trial = k as u32 + 1;
+                t.status = TrialStatus::Ok;
+                let load = t.load.as_mut().unwrap();
+                load.rps = 100_000.0 * rps_factor * drift_rps * (1.0 + noise.rps_cv * rng.normal());
+                let lat = drift_lat * (1.0 + noise.latency_cv * rng.normal());
+                load.latency_us.p50 = 500.0 * lat;
+                load.latency_us.p99 = 1500.0 * lat;
+                load.latency_us.max = 5000.0 * lat;
+                let server = t.server.as_mut().unwrap();
+                server.rss_mean_kib = 10_000.0 * drift_mem * (1.0 + noise.memory_cv * rng.normal());
+                server.cpu_us_per_request =
+                    Some(5.0 * drift_rps.recip() * (1.0 + noise.rps_cv * rng.normal()));
+                run.trials.push(t);
+            }
+        }
+        run
+    }
+
+    /// Over `pairs` compares of `cells` cells each (`current`'s rps scaled by `rps_factor`): the
+    /// fraction of cells with at least one gated regression, and the fraction of compares with
+    /// one (what a nightly job sees).
+    fn alarm_rate(
+        trials: usize,
+        noise: &Noise,
+        rps_factor: f64,
+        pairs: usize,
+        cells: usize,
+    ) -> (f64, f64) {
+        let template = template_trial();
+        let mut rng = Rng::new(0xA11A ^ trials as u64);
+        let thresholds = Thresholds::default();
+        let (mut cell_alarms, mut compare_alarms) = (0, 0);
+        for _ in 0..pairs {
+            let base = synthetic_run(&mut rng, &template, cells, trials, noise, 1.0);
+            let current = synthetic_run(&mut rng, &template, cells, trials, noise, rps_factor);
+            let cmp = compare(&base, &current, &thresholds);
+            assert_eq!(cmp.cells.len(), cells);
+            cell_alarms += cmp
+                .cells
+                .iter()
+                .filter(|c| c.regressed(thresholds.fail_on_lost()))
+                .count();
+            compare_alarms += usize::from(cmp.has_regression());
+        }
+        (
+            cell_alarms as f64 / (pairs * cells) as f64,
+            compare_alarms as f64 / pairs as f64,
+        )
+    }
+
+    const ISSUE_NOISE: Noise = Noise {
+        rps_cv: 0.03,
+        latency_cv: 0.05,
+        memory_cv: 0.03,
+        drift_cv: 0.0,
+    };
+
+    /// The issue's noise model (3% CV rps, 5% latency; 3% memory), no drift between runs: the
+    /// default gates must raise a false alarm on at most 5% of A/A cells, and catch a 20% drop.
+    #[test]
+    fn synthetic_aa_false_alarms_within_five_percent() {
+        for trials in [3, 5] {
+            let (false_alarms, _) = alarm_rate(trials, &ISSUE_NOISE, 1.0, 4, 20);
+            let (caught, _) = alarm_rate(trials, &ISSUE_NOISE, 0.80, 1, 20);
+            println!(
+                "A/A {trials} trials/side: false alarms {:.1}% of cells; 20% rps drop caught in {:.1}%",
+                false_alarms * 100.0,
+                caught * 100.0
+            );
+            assert!(false_alarms <= 0.05, "{trials} trials: {false_alarms}");
+            assert!(caught >= 0.95, "{trials} trials: {caught}");
+        }
+    }
+
+    /// The full table behind the README's figures (slow in a debug build):
+    /// `cargo test --release -p rtbench-report --lib aa_simulation_table -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn aa_simulation_table() {
+        println!("trials/side  run drift  false alarms: cells  compares (10 cells)  rps drop caught: -5%  -10%  -20%");
+        for drift_cv in [0.0, 0.01, 0.02, 0.03] {
+            let noise = Noise {
+                drift_cv,
+                ..ISSUE_NOISE
+            };
+            for trials in [3, 5] {
+                let (cells, compares) = alarm_rate(trials, &noise, 1.0, 200, 10);
+                let caught = [0.95, 0.90, 0.80]
+                    .map(|f| format!("{:5.1}%", alarm_rate(trials, &noise, f, 20, 10).0 * 100.0));
+                println!(
+                    "{trials:>11}  {:>8.0}%  {:>18.2}%  {:>18.1}%  {:>20}",
+                    drift_cv * 100.0,
+                    cells * 100.0,
+                    compares * 100.0,
+                    caught.join("  ")
+                );
+            }
+        }
+    }
+}

@@ -26,7 +26,7 @@ pub struct Args {
     pub base: PathBuf,
     /// Run to judge against the baseline: a results folder or a run.json file.
     pub current: PathBuf,
-    /// TOML file overriding the default gates (see scenarios/compare-thresholds.toml).
+    /// TOML file overriding the default gates (see scenarios/compare/thresholds.toml).
     #[arg(long, value_name = "FILE")]
     pub thresholds: Option<PathBuf>,
     /// Gate a metric at a percentage, or ungate it: `p99=15%`, `rps=3`, `p50=off`. Repeatable;

@@ -1,0 +1,296 @@
+//! `compare` over the fixture runs in `tests/compare/` (written by `tests/compare/make_fixtures.py`).
+
+use std::path::{Path, PathBuf};
+
+use rtbench_report::{
+    compare, load_run, render, CompareError, CompareFormat, Comparison, Metric, Presence,
+    Thresholds, Verdict,
+};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/compare")
+        .join(name)
+}
+
+fn compare_fixtures(base: &str, current: &str, t: &Thresholds) -> Comparison {
+    let base = load_run(&fixture(base)).unwrap();
+    let current = load_run(&fixture(current)).unwrap();
+    compare(&base, &current, t)
+}
+
+fn verdicts(cmp: &Comparison, v: Verdict) -> Vec<String> {
+    cmp.cells
+        .iter()
+        .flat_map(|c| {
+            c.metrics
+                .iter()
+                .filter(move |m| m.verdict == v)
+                .map(move |m| format!("{} {} {}", c.target, c.scenario_label(), m.metric))
+        })
+        .collect()
+}
+
+fn text(cmp: &Comparison, format: CompareFormat) -> String {
+    let mut out = Vec::new();
+    render(cmp, format, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn rps_drop_of_20_percent_is_the_only_regression() {
+    let cmp = compare_fixtures("base", "drop20", &Thresholds::default());
+    assert_eq!(
+        verdicts(&cmp, Verdict::Regression),
+        ["axum plaintext/c64 rps"]
+    );
+    assert!(cmp.has_regression());
+    assert_eq!(cmp.regressions(), 1);
+    let cell = cmp
+        .cells
+        .iter()
+        .find(|c| c.target == "axum" && c.scenario == "plaintext")
+        .unwrap();
+    let rps = cell
+        .metrics
+        .iter()
+        .find(|m| m.metric == Metric::Rps)
+        .unwrap();
+    let change = rps.change.unwrap();
+    let i = rps.interval.unwrap();
+    assert!((change + 0.20).abs() < 0.02, "{change}");
+    assert!(i.lo <= change && change <= i.hi && i.hi < -0.05, "{i:?}");
+    assert_eq!((rps.base.unwrap().n, rps.current.unwrap().n), (5, 5));
+}
+
+#[test]
+fn rps_drop_of_1_percent_is_no_change() {
+    let cmp = compare_fixtures("base", "drop1", &Thresholds::default());
+    assert!(
+        !cmp.has_regression(),
+        "{:?}",
+        verdicts(&cmp, Verdict::Regression)
+    );
+    assert!(verdicts(&cmp, Verdict::Improvement).is_empty());
+    assert_eq!(cmp.cells.len(), 6);
+    // Every gated metric was judged (no cell fell through to "insufficient" or "not comparable").
+    for c in &cmp.cells {
+        for m in &c.metrics {
+            if m.threshold.is_some() {
+                assert_eq!(m.verdict, Verdict::NoChange, "{} {}", c.target, m.metric);
+            }
+        }
+    }
+}
+
+#[test]
+fn ungated_metrics_are_shown_not_gated_until_asked() {
+    let cmp = compare_fixtures("base", "drop20", &Thresholds::default());
+    let p99: Vec<Verdict> = cmp
+        .cells
+        .iter()
+        .flat_map(|c| &c.metrics)
+        .filter(|m| m.metric == Metric::P99)
+        .map(|m| m.verdict)
+        .collect();
+    assert_eq!(p99.len(), 4, "p99 shown for the four request cells");
+    assert!(p99.iter().all(|v| *v == Verdict::NotGated));
+
+    // Gating rps at 25% lets the 20% drop through; gating p99 at 0% judges every p99 row.
+    let mut t = Thresholds::default();
+    t.apply_gate_spec("rps=25%").unwrap();
+    t.apply_gate_spec("p99=0%").unwrap();
+    let cmp = compare_fixtures("base", "drop20", &t);
+    assert!(!verdicts(&cmp, Verdict::Regression).contains(&"axum plaintext/c64 rps".to_string()));
+    assert!(cmp
+        .cells
+        .iter()
+        .flat_map(|c| &c.metrics)
+        .filter(|m| m.metric == Metric::P99)
+        .all(|m| m.verdict != Verdict::NotGated));
+}
+
+#[test]
+fn different_targets_are_listed_not_errors() {
+    let cmp = compare_fixtures("base", "other-targets", &Thresholds::default());
+    let presence = |target: &str| {
+        let mut p: Vec<Presence> = cmp
+            .cells
+            .iter()
+            .filter(|c| c.target == target)
+            .map(|c| c.presence)
+            .collect();
+        p.dedup();
+        p
+    };
+    assert_eq!(presence("axum"), [Presence::BaseOnly]);
+    assert_eq!(presence("bun"), [Presence::CurrentOnly]);
+    assert_eq!(presence("go-nethttp"), [Presence::Both]);
+    let axum = cmp.cells.iter().find(|c| c.target == "axum").unwrap();
+    assert!(axum.lost && axum.metrics.is_empty());
+    assert!(
+        axum.notes
+            .iter()
+            .any(|n| n.contains("target failed: verify: plaintext FAIL")),
+        "{:?}",
+        axum.notes
+    );
+    assert!(!cmp.has_regression(), "lost cells are not gated by default");
+
+    let mut t = Thresholds::default();
+    t.set_fail_on_lost(true);
+    let cmp = compare_fixtures("base", "other-targets", &t);
+    assert_eq!(cmp.regressions(), 3, "axum's three cells are lost");
+    let term = text(&cmp, CompareFormat::Terminal);
+    assert!(term.contains("REGRESSION (lost)"), "{term}");
+    assert!(term.contains("only in current"), "{term}");
+}
+
+#[test]
+fn two_trials_a_side_are_insufficient_and_not_gated() {
+    let cmp = compare_fixtures("base", "few-trials", &Thresholds::default());
+    assert!(!cmp.has_regression());
+    let rows: Vec<_> = cmp.cells.iter().flat_map(|c| &c.metrics).collect();
+    assert!(!rows.is_empty());
+    for m in rows {
+        assert_eq!(m.verdict, Verdict::InsufficientTrials, "{}", m.metric);
+        assert!(m.interval.is_none() && m.change.is_some());
+    }
+    assert!(text(&cmp, CompareFormat::Terminal).contains("insufficient trials"));
+}
+
+#[test]
+fn a_run_against_itself_is_exactly_unchanged() {
+    let cmp = compare_fixtures("base", "base", &Thresholds::default());
+    for m in cmp.cells.iter().flat_map(|c| &c.metrics) {
+        assert_eq!(m.change, Some(0.0));
+        let i = m.interval.unwrap();
+        assert!(i.lo <= 0.0 && 0.0 <= i.hi, "{}: {i:?}", m.metric);
+    }
+    assert!(!cmp.has_regression());
+}
+
+#[test]
+fn output_is_deterministic() {
+    let a = compare_fixtures("base", "drop20", &Thresholds::default());
+    let b = compare_fixtures("base", "drop20", &Thresholds::default());
+    assert_eq!(text(&a, CompareFormat::Json), text(&b, CompareFormat::Json));
+    let mut other_seed = Thresholds::default();
+    other_seed.set_seed(1);
+    let c = compare_fixtures("base", "drop20", &other_seed);
+    assert_ne!(text(&a, CompareFormat::Json), text(&c, CompareFormat::Json));
+    assert_eq!(
+        verdicts(&a, Verdict::Regression),
+        verdicts(&c, Verdict::Regression)
+    );
+}
+
+#[test]
+fn json_round_trips_the_verdicts() {
+    let cmp = compare_fixtures("base", "drop20", &Thresholds::default());
+    let v: serde_json::Value = serde_json::from_str(&text(&cmp, CompareFormat::Json)).unwrap();
+    assert_eq!(v["settings"]["resamples"], 10_000);
+    assert_eq!(v["settings"]["gates"]["rps"], 0.05);
+    let regressions: Vec<String> = v["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| {
+            c["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["verdict"] == "regression")
+                .map(move |m| format!("{} {}", c["target"], m["metric"]))
+        })
+        .collect();
+    assert_eq!(regressions, [r#""axum" "rps""#]);
+}
+
+#[test]
+fn markdown_leads_with_the_verdict_and_lists_regressions() {
+    let cmp = compare_fixtures("base", "drop20", &Thresholds::default());
+    let md = text(&cmp, CompareFormat::Markdown);
+    assert!(
+        md.starts_with("## rtbench compare: ❌ 1 regression"),
+        "{md}"
+    );
+    let notable = md
+        .split("### Regressions and improvements")
+        .nth(1)
+        .unwrap()
+        .split("<details>")
+        .next()
+        .unwrap();
+    assert!(
+        notable.contains("| plaintext/c64 | axum | rps |"),
+        "{notable}"
+    );
+    assert!(notable.contains("**REGRESSION**"), "{notable}");
+    assert_eq!(
+        notable.matches("\n| ").count(),
+        2,
+        "header + one row: {notable}"
+    );
+
+    let clean = text(
+        &compare_fixtures("base", "drop1", &Thresholds::default()),
+        CompareFormat::Markdown,
+    );
+    assert!(
+        clean.starts_with("## rtbench compare: ✅ no regression"),
+        "{clean}"
+    );
+    assert!(!clean.contains("### Regressions"));
+}
+
+#[test]
+fn environment_differences_are_warned() {
+    let base = load_run(&fixture("base")).unwrap();
+    let mut current = load_run(&fixture("drop1")).unwrap();
+    current.environment.launcher = "docker".into();
+    current
+        .environment
+        .runtime_versions
+        .insert("axum".into(), "2.0".into());
+    let cmp = compare(&base, &current, &Thresholds::default());
+    assert!(cmp
+        .warnings
+        .contains(&"launcher differs: base native, current docker".to_string()));
+    assert!(cmp
+        .warnings
+        .contains(&"axum runtime version differs: base 1.0, current 2.0".to_string()));
+}
+
+#[test]
+fn bad_inputs_name_the_file() {
+    let err = |p: PathBuf| load_run(&p).unwrap_err();
+    let corrupt = fixture("corrupt");
+    let e = err(corrupt.clone());
+    assert!(matches!(e, CompareError::Json { .. }), "{e:?}");
+    assert!(
+        e.to_string().starts_with(&format!(
+            "{}: not a valid run.json",
+            corrupt.join("run.json").display()
+        )),
+        "{e}"
+    );
+
+    let v99 = fixture("schema-v99.json");
+    let e = err(v99.clone());
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: schema_version 99, but this rtbench reads version 1",
+            v99.display()
+        )
+    );
+
+    let missing = fixture("no-such-run");
+    let e = err(missing.clone());
+    assert!(
+        e.to_string()
+            .starts_with(&format!("{}: cannot read", missing.display())),
+        "{e}"
+    );
+}
