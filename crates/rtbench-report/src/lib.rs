@@ -1,18 +1,49 @@
-//! rtbench's report: reads a run folder's `run.json`, computes per-cell statistics over the
-//! trials, and renders tables and charts (work in progress: statistics first).
+//! rtbench's report: reads a run folder's `run.json` (through the one schema in
+//! `rtbench-results`), computes per-cell statistics over the trials, and renders the survey's
+//! tables, every cell's figures and the charts as `report.md`, one self-contained `report.html`,
+//! and each chart as SVG and PNG.
 //!
-//! Statistics live in one place ([`Spread`], [`group_trials`] and the functions beside them);
-//! renderers and compare only format what they return.
+//! - [`render_run`] does it all for a run folder: `DIR/run.json` → `DIR/report/`.
+//! - [`Report`] is a parsed run with everything derived from it; each output is a [`Format`]
+//!   ([`Markdown`], [`Html`], [`ChartSvg`], [`ChartPng`]) that writes to any `Write`.
+//! - Statistics live in one place ([`Spread`], [`group_trials`] and the functions beside them);
+//!   renderers and compare only format what they return.
+//! - Errors are [`ReportError`], naming the file at fault.
 //!
 //! ```
-//! use rtbench_report::{median, Spread};
+//! use rtbench_report::{median, Format, Markdown, Report, Spread};
+//! use rtbench_results::{Run, SCHEMA_VERSION};
+//!
 //! assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
 //! let s = Spread::of(&[90.0, 100.0, 110.0]).unwrap();
 //! assert_eq!((s.min, s.median, s.max), (90.0, 100.0, 110.0));
+//!
+//! let json = format!(r#"{{"schema_version":{SCHEMA_VERSION},"run_id":"r1","started_at":"2026-01-01T00:00:00Z",
+//!   "environment":{{"hostname":"h","cpu_model":"c","cores":2,"kernel":"k","memory_bytes":1,
+//!   "rtbench_version":"0.1.0","git_commit":"abc","launcher":"native",
+//!   "placement":{{"server_cpus":[1],"client_cpus":[0]}}}},
+//!   "suite":{{"name":"quick","trials":1,"scenarios":[]}},"targets":[],"trials":[]}}"#);
+//! let run: Run = serde_json::from_str(&json).unwrap();
+//! let report = Report::from_run(run);
+//! let mut md = Vec::new();
+//! Markdown.write(&report, &mut md).unwrap();
+//! assert!(String::from_utf8(md).unwrap().contains("# rtbench report: r1"));
 //! ```
 mod bootstrap;
+mod chart;
 mod compare;
+mod doc;
+mod error;
+mod html;
+mod markdown;
+mod model;
+mod output;
+mod plot;
+mod read;
 mod stats;
+mod survey;
+mod table;
+mod units;
 
 pub use bootstrap::{median_change_interval, Interval, Rng, DEFAULT_RESAMPLES, DEFAULT_SEED};
 pub use compare::{
@@ -20,6 +51,13 @@ pub use compare::{
     MetricComparison, Presence, RunInfo, Settings, SideStats, Thresholds, TrialCounts, Verdict,
     CONFIDENCE, MIN_TRIALS,
 };
+pub use error::ReportError;
+pub use model::Report;
+pub use output::{
+    render_run, write_all, ChartFiles, ChartInfo, ChartPng, ChartSvg, Format, Html, Markdown,
+    ReportFiles,
+};
+pub use read::read_run;
 pub use stats::{
     group_trials, max, mean, median, min, quantile, sorted, stddev, Cell, CellKey, Spread,
 };

@@ -171,9 +171,102 @@ pub fn group_trials(trials: &[Trial]) -> BTreeMap<CellKey, Cell<'_>> {
     cells
 }
 
+/// Competition ranks ("1224"): rank 1 is the best value, equal values share a rank. `None`
+/// entries (not measured) get no rank and do not count.
+pub fn ranks(values: &[Option<f64>], higher_is_better: bool) -> Vec<Option<usize>> {
+    values
+        .iter()
+        .map(|v| {
+            let v = (*v)?;
+            let better = values
+                .iter()
+                .flatten()
+                .filter(|o| if higher_is_better { **o > v } else { **o < v })
+                .count();
+            Some(1 + better)
+        })
+        .collect()
+}
+
+/// The best of the values: the largest when higher is better, else the smallest.
+pub fn best(values: &[Option<f64>], higher_is_better: bool) -> Option<f64> {
+    let present: Vec<f64> = values.iter().flatten().copied().collect();
+    if higher_is_better {
+        max(&present)
+    } else {
+        min(&present)
+    }
+}
+
+/// Each value divided by the best one (≤ 1 when higher is better, ≥ 1 when lower is better);
+/// `None` where a value is missing or the best is 0.
+pub fn ratios_to_best(values: &[Option<f64>], higher_is_better: bool) -> Vec<Option<f64>> {
+    let best = best(values, higher_is_better).filter(|b| *b != 0.0);
+    values.iter().map(|v| Some((*v)? / best?)).collect()
+}
+
+/// The ranks a row can take when every row is known only as a range `[low, high]` (`high` may be
+/// open): best = 1 + rows certainly better, worst = 1 + rows possibly better. Overlapping ranges
+/// give a span (e.g. 2–3), because a ballpark cannot order them; equal figures share a rank.
+pub fn rank_spans(ranges: &[(f64, Option<f64>)], higher_is_better: bool) -> Vec<(usize, usize)> {
+    let hi = |r: &(f64, Option<f64>)| r.1.unwrap_or(f64::INFINITY);
+    ranges
+        .iter()
+        .enumerate()
+        .map(|(i, me)| {
+            let others = ranges.iter().enumerate().filter(|(j, _)| *j != i);
+            let (mut certain, mut possible) = (0, 0);
+            for (_, o) in others {
+                let (is_certain, is_possible) = if higher_is_better {
+                    (o.0 > hi(me), hi(o) > me.0)
+                } else {
+                    (hi(o) < me.0, o.0 < hi(me))
+                };
+                certain += usize::from(is_certain);
+                possible += usize::from(is_possible);
+            }
+            (1 + certain, 1 + possible)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranks_share_ties_and_skip_missing() {
+        let v = [Some(10.0), None, Some(30.0), Some(10.0)];
+        assert_eq!(ranks(&v, true), vec![Some(2), None, Some(1), Some(2)]);
+        assert_eq!(ranks(&v, false), vec![Some(1), None, Some(3), Some(1)]);
+        let r = ratios_to_best(&v, true);
+        assert!((r[0].unwrap() - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(r[1], None);
+        assert_eq!(ratios_to_best(&v, false)[2], Some(3.0));
+    }
+
+    #[test]
+    fn rank_spans_of_overlapping_ballparks() {
+        // The survey's §8: 600k+, 250–400k, 200–300k, 150–250k, 70–120k, 30–60k.
+        let rows = [
+            (600e3, None),
+            (250e3, Some(400e3)),
+            (200e3, Some(300e3)),
+            (150e3, Some(250e3)),
+            (70e3, Some(120e3)),
+            (30e3, Some(60e3)),
+        ];
+        let spans = rank_spans(&rows, true);
+        assert_eq!(spans, vec![(1, 1), (2, 3), (2, 4), (2, 4), (5, 5), (6, 6)]);
+        // Equal figures share a rank, as measured ties do.
+        // §11 memory, lower is better, two rows at ~160.
+        let mem = [
+            (50.0, Some(50.0)),
+            (160.0, Some(160.0)),
+            (160.0, Some(160.0)),
+        ];
+        assert_eq!(rank_spans(&mem, false), vec![(1, 1), (2, 2), (2, 2)]);
+    }
 
     #[test]
     fn empty_is_none_not_zero() {

@@ -1,0 +1,891 @@
+//! The report's content, computed once from a run: the targets and their colours, the scenarios
+//! and their variants, every cell's figures (through `stats`), and the survey's two tables held
+//! against the measurements. Tables and charts are built from this; renderers only format.
+
+use std::path::Path;
+
+use rtbench_results::{Model, Percentiles, Run, TargetStatus, Trial, TrialStatus};
+
+use crate::chart::{self, Chart, Skipped};
+use crate::error::ReportError;
+use crate::read::read_run;
+use crate::stats::{self, Spread};
+use crate::survey::{self, Direction, SurveyRow, SURVEY, UNMEASURED_MEMORY_ROWS};
+use crate::units::Unit;
+
+/// Scenario names the runner uses (design.md); the report knows what each one measures.
+pub(crate) mod scenario {
+    pub const PLAINTEXT: &str = "plaintext";
+    pub const JSON: &str = "json";
+    pub const RATE_10K: &str = "rate-10k";
+    pub const IDLE: &str = "idle-connections";
+    pub const COLD_START: &str = "cold-start";
+    pub const SSE: &str = "sse";
+    pub const SSE_RELAY: &str = "sse-relay";
+}
+
+/// An RGB colour.
+pub(crate) type Rgb = (u8, u8, u8);
+
+/// One colour per runtime across every chart (Okabe–Ito, readable with colour-blindness).
+const TARGET_COLOURS: [(&str, Rgb); 6] = [
+    ("axum", (0xD5, 0x5E, 0x00)),
+    ("go-nethttp", (0x56, 0xB4, 0xE9)),
+    ("bun", (0xCC, 0x79, 0xA7)),
+    ("node-uws", (0x00, 0x9E, 0x73)),
+    ("node-http", (0x00, 0x72, 0xB2)),
+    ("fastapi", (0xE6, 0x9F, 0x00)),
+];
+/// For targets beyond the six reference servers, in order of appearance.
+const SPARE_COLOURS: [Rgb; 5] = [
+    (0x88, 0x22, 0x55),
+    (0x99, 0x99, 0x33),
+    (0x44, 0xAA, 0x99),
+    (0x33, 0x22, 0x88),
+    (0x55, 0x55, 0x55),
+];
+
+/// A rendered report's input: one run and everything derived from it.
+///
+/// Build it with [`Report::load`] (from a run folder) or [`Report::from_run`], then hand it to a
+/// [`Format`](crate::Format).
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub(crate) run: Run,
+    pub(crate) targets: Vec<TargetInfo>,
+    pub(crate) scenarios: Vec<ScenarioInfo>,
+    pub(crate) charts: Vec<Chart>,
+    pub(crate) skipped: Vec<Skipped>,
+}
+
+/// A target as the report shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct TargetInfo {
+    pub name: String,
+    /// The survey row when there is one (the reader knows those names), else the display name.
+    pub label: String,
+    pub survey: Option<&'static SurveyRow>,
+    pub status: TargetStatus,
+    pub reason: Option<String>,
+    pub version: Option<String>,
+    pub colour: Rgb,
+}
+
+/// A scenario present in the run, with its variants in natural order (c64 before c256).
+#[derive(Debug, Clone)]
+pub(crate) struct ScenarioInfo {
+    pub name: String,
+    pub variants: Vec<String>,
+}
+
+/// Latency percentiles as the engine records them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pct {
+    P50,
+    P75,
+    P90,
+    P99,
+    P999,
+    P9999,
+    Max,
+}
+
+impl Pct {
+    /// The spectrum's points, p50 … p99.99.
+    pub const SPECTRUM: [Pct; 6] = [
+        Pct::P50,
+        Pct::P75,
+        Pct::P90,
+        Pct::P99,
+        Pct::P999,
+        Pct::P9999,
+    ];
+
+    pub fn of(self, p: &Percentiles) -> f64 {
+        match self {
+            Pct::P50 => p.p50,
+            Pct::P75 => p.p75,
+            Pct::P90 => p.p90,
+            Pct::P99 => p.p99,
+            Pct::P999 => p.p999,
+            Pct::P9999 => p.p9999,
+            Pct::Max => p.max,
+        }
+    }
+
+    /// The percentile as a fraction (max has none).
+    pub fn fraction(self) -> Option<f64> {
+        match self {
+            Pct::P50 => Some(0.5),
+            Pct::P75 => Some(0.75),
+            Pct::P90 => Some(0.9),
+            Pct::P99 => Some(0.99),
+            Pct::P999 => Some(0.999),
+            Pct::P9999 => Some(0.9999),
+            Pct::Max => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Pct::P50 => "p50",
+            Pct::P75 => "p75",
+            Pct::P90 => "p90",
+            Pct::P99 => "p99",
+            Pct::P999 => "p99.9",
+            Pct::P9999 => "p99.99",
+            Pct::Max => "max",
+        }
+    }
+}
+
+/// One figure a trial can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Measure {
+    Rps,
+    AchievedRate,
+    /// Latency at a percentile; `false` = uncorrected (open model, from the actual send).
+    Latency(Pct, bool),
+    /// Mean server RSS under load.
+    ServerMemory,
+    CpuPerRequest,
+    Memory10k,
+    KibPerConnection,
+    KibPerStream,
+    /// Median time from request to first event.
+    FirstEvent,
+    EventLatencyP99,
+    /// Relay: client receive − upstream send, p99.
+    RelayAddedP99,
+    AbortMs,
+    /// Median of the trial's starts.
+    ColdStart,
+    /// SSE events received as a percentage of those expected.
+    EventsReceived,
+}
+
+impl Measure {
+    /// The figure in `trial`, if the trial has it.
+    pub fn of(self, t: &Trial) -> Option<f64> {
+        let load = t.load.as_ref();
+        let stream = load.and_then(|l| l.stream.as_ref());
+        match self {
+            Measure::Rps => load.map(|l| l.rps),
+            Measure::AchievedRate => load.and_then(|l| l.achieved_rate),
+            Measure::Latency(p, true) => load.map(|l| p.of(&l.latency_us)),
+            Measure::Latency(p, false) => load
+                .and_then(|l| l.latency_uncorrected_us.as_ref())
+                .map(|u| p.of(u)),
+            Measure::ServerMemory => t
+                .server
+                .as_ref()
+                .filter(|s| s.samples > 0)
+                .map(|s| s.rss_mean_kib / 1024.0),
+            Measure::CpuPerRequest => t.server.as_ref().and_then(|s| s.cpu_us_per_request),
+            Measure::Memory10k => t.memory_per_10k_mb,
+            Measure::KibPerConnection => t.kib_per_connection,
+            Measure::KibPerStream => t.kib_per_stream,
+            Measure::FirstEvent => stream.map(|s| s.first_event_us.p50),
+            Measure::EventLatencyP99 => stream.map(|s| s.event_latency_us.p99),
+            Measure::RelayAddedP99 => t.relay.as_ref().map(|r| r.added_latency_us.p99),
+            Measure::AbortMs => t.relay.as_ref().and_then(|r| r.abort_ms),
+            Measure::ColdStart => stats::median(&t.cold_start_ms),
+            Measure::EventsReceived => stream
+                .filter(|s| s.events_expected > 0)
+                .map(|s| s.events_received as f64 * 100.0 / s.events_expected as f64),
+        }
+    }
+
+    /// Column header in the per-cell tables (unit included where it does not vary).
+    pub fn header(self) -> String {
+        match self {
+            Measure::Rps => "req/s".into(),
+            Measure::AchievedRate => "achieved req/s".into(),
+            Measure::Latency(p, true) => format!("latency {}", p.label()),
+            Measure::Latency(p, false) => format!("{} uncorrected", p.label()),
+            Measure::ServerMemory => "server RSS, MB (mean)".into(),
+            Measure::CpuPerRequest => "server CPU per request".into(),
+            Measure::Memory10k => "MB at 10k req/s".into(),
+            Measure::KibPerConnection => "KiB per idle connection".into(),
+            Measure::KibPerStream => "KiB per open stream".into(),
+            Measure::FirstEvent => "first event (median)".into(),
+            Measure::EventLatencyP99 => "event latency p99".into(),
+            Measure::RelayAddedP99 => "added latency p99".into(),
+            Measure::AbortMs => "abort propagation".into(),
+            Measure::ColdStart => "cold start".into(),
+            Measure::EventsReceived => "events received".into(),
+        }
+    }
+
+    pub fn unit(self) -> Unit {
+        match self {
+            Measure::Rps | Measure::AchievedRate => Unit::PerSecond,
+            Measure::Latency(..)
+            | Measure::CpuPerRequest
+            | Measure::FirstEvent
+            | Measure::EventLatencyP99
+            | Measure::RelayAddedP99 => Unit::Micros,
+            Measure::ServerMemory | Measure::Memory10k => Unit::Megabytes,
+            Measure::KibPerConnection | Measure::KibPerStream => Unit::Kibibytes,
+            Measure::AbortMs | Measure::ColdStart => Unit::Millis,
+            Measure::EventsReceived => Unit::Percent,
+        }
+    }
+}
+
+/// Why a cell has no figure. Never drawn or written as zero.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Missing {
+    /// The target cannot run on this machine.
+    Unavailable(Option<String>),
+    /// The target (or every trial of the cell) failed.
+    Failed(Option<String>),
+    /// The open run fell below 98% of the asked rate; the achieved rate when known.
+    NotSustained(Option<f64>),
+    /// The relay never closed its upstream request.
+    Leaked(u64),
+    /// The run has no trial for this cell.
+    NotRun,
+    /// Trials ran but did not record this figure.
+    NoData,
+}
+
+impl Missing {
+    /// A short word for charts and table cells.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Missing::Unavailable(_) => "unavailable",
+            Missing::Failed(_) => "FAILED",
+            Missing::NotSustained(_) => "not sustained",
+            Missing::Leaked(_) => "leaked",
+            Missing::NotRun => "not run",
+            Missing::NoData => "no data",
+        }
+    }
+
+    /// The word and its reason, e.g. `FAILED: verification: status 500`.
+    pub fn describe(&self) -> String {
+        match self {
+            Missing::Unavailable(Some(r)) | Missing::Failed(Some(r)) => {
+                format!("{}: {}", self.word(), r)
+            }
+            Missing::NotSustained(Some(rate)) => {
+                format!("not sustained: {} achieved", Unit::PerSecond.format(*rate))
+            }
+            Missing::Leaked(n) => format!("leaked: {n} upstream request(s) never closed"),
+            _ => self.word().to_string(),
+        }
+    }
+}
+
+/// A measured cell: the spread over its ok trials and the flags a reader must see beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Measured {
+    pub spread: Spread,
+    /// Ok trials of the cell.
+    pub trials: usize,
+    pub failed_trials: usize,
+    /// Ok trials in which the load generator used ≥ 90% of its CPUs.
+    pub client_bound: usize,
+    /// Ok trials of an open run below 98% of the asked rate.
+    pub not_sustained: usize,
+    /// The load was pipelined (depth > 1).
+    pub pipelined: bool,
+}
+
+impl Measured {
+    /// The flags in words, e.g. `client-bound 3/3`; empty when there are none.
+    pub fn flags(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.client_bound > 0 {
+            out.push(format!(
+                "client-bound {}/{}",
+                self.client_bound, self.trials
+            ));
+        }
+        if self.not_sustained > 0 {
+            out.push(format!(
+                "not sustained {}/{}",
+                self.not_sustained, self.trials
+            ));
+        }
+        if self.failed_trials > 0 {
+            out.push(format!("{} trial(s) failed", self.failed_trials));
+        }
+        if self.pipelined {
+            out.push("pipelined".to_string());
+        }
+        out
+    }
+}
+
+/// A cell's figure for one measure.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Figure {
+    Measured(Measured),
+    Missing(Missing),
+}
+
+impl Figure {
+    pub fn median(&self) -> Option<f64> {
+        match self {
+            Figure::Measured(m) => Some(m.spread.median),
+            Figure::Missing(_) => None,
+        }
+    }
+
+    pub fn measured(&self) -> Option<&Measured> {
+        match self {
+            Figure::Measured(m) => Some(m),
+            Figure::Missing(_) => None,
+        }
+    }
+}
+
+/// Which survey table a comparison reproduces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// §8: hello-world req/s on one core (higher is better).
+    Hello,
+    /// §11: memory per 10k req/s (lower is better).
+    Memory,
+}
+
+impl Claim {
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, Claim::Hello)
+    }
+
+    /// The verdict in the table's words.
+    pub fn words(self, d: Direction) -> &'static str {
+        match (self, d) {
+            (_, Direction::Consistent) => "consistent",
+            (Claim::Hello, Direction::Better) => "faster than claimed",
+            (Claim::Hello, Direction::Worse) => "slower than claimed",
+            (Claim::Memory, Direction::Better) => "leaner than claimed",
+            (Claim::Memory, Direction::Worse) => "heavier than claimed",
+        }
+    }
+}
+
+/// A row's verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Verdict {
+    Judged(Direction),
+    /// Judged, but the direction cannot be trusted; the reason says why.
+    Inconclusive(Direction, String),
+    /// No figure to judge; the reason says why.
+    NotMeasured(String),
+}
+
+/// One row of a reproduced survey table.
+#[derive(Debug, Clone)]
+pub(crate) struct ClaimRow {
+    /// The survey's row name.
+    pub survey_row: String,
+    /// Index into [`Report::targets`]; `None` for a survey row with no target in the run.
+    pub target: Option<usize>,
+    /// The survey's figure as printed.
+    pub survey_text: String,
+    pub survey_figure: Option<survey::Ballpark>,
+    /// Survey ranks the row can take among the measured rows.
+    pub survey_rank: Option<(usize, usize)>,
+    /// The survey's ratio to its best measured row, as a range.
+    pub survey_ratio: Option<(f64, Option<f64>)>,
+    pub figure: Option<Figure>,
+    /// The variant the figure comes from (§8 takes each target's best concurrency).
+    pub variant: String,
+    pub rank: Option<usize>,
+    pub ratio: Option<f64>,
+    pub verdict: Verdict,
+}
+
+/// A survey table reproduced.
+#[derive(Debug, Clone)]
+pub(crate) struct ClaimTable {
+    pub claim: Claim,
+    pub rows: Vec<ClaimRow>,
+    /// Whether the run has the scenario this table needs.
+    pub scenario_present: bool,
+}
+
+impl Report {
+    /// Reads `run_dir/run.json` and prepares the report.
+    pub fn load(run_dir: &Path) -> Result<Report, ReportError> {
+        Ok(Report::from_run(read_run(run_dir)?))
+    }
+
+    /// Prepares the report of an already parsed run.
+    pub fn from_run(run: Run) -> Report {
+        let mut targets: Vec<TargetInfo> = Vec::new();
+        let mut spare = SPARE_COLOURS.iter().cycle();
+        let add = |targets: &mut Vec<TargetInfo>, t: TargetInfo| {
+            if !targets.iter().any(|o| o.name == t.name) {
+                targets.push(t);
+            }
+        };
+        let mut colour_of = |name: &str| {
+            TARGET_COLOURS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, c)| *c)
+                .unwrap_or_else(|| *spare.next().expect("cycle"))
+        };
+        for t in &run.targets {
+            let survey = survey::row_for(t.survey_row.as_deref(), &t.name);
+            let info = TargetInfo {
+                name: t.name.clone(),
+                label: survey.map_or_else(|| t.display_name.clone(), |s| s.row.to_string()),
+                survey,
+                status: t.status,
+                reason: t.reason.clone(),
+                version: t
+                    .version
+                    .clone()
+                    .or_else(|| run.environment.runtime_versions.get(&t.name).cloned()),
+                colour: colour_of(&t.name),
+            };
+            add(&mut targets, info);
+        }
+        // A trial of a target the run does not list still gets shown, not dropped.
+        for trial in &run.trials {
+            if targets.iter().any(|t| t.name == trial.target) {
+                continue;
+            }
+            let survey = survey::row_for(None, &trial.target);
+            let info = TargetInfo {
+                name: trial.target.clone(),
+                label: survey.map_or_else(|| trial.target.clone(), |s| s.row.to_string()),
+                survey,
+                status: TargetStatus::Ok,
+                reason: None,
+                version: run.environment.runtime_versions.get(&trial.target).cloned(),
+                colour: colour_of(&trial.target),
+            };
+            add(&mut targets, info);
+        }
+
+        let mut names: Vec<String> = run.suite.scenarios.clone();
+        for trial in &run.trials {
+            if !names.contains(&trial.scenario) {
+                names.push(trial.scenario.clone());
+            }
+        }
+        let scenarios = names
+            .into_iter()
+            .map(|name| {
+                let mut variants: Vec<String> = Vec::new();
+                for t in run.trials.iter().filter(|t| t.scenario == name) {
+                    if !variants.contains(&t.variant) {
+                        variants.push(t.variant.clone());
+                    }
+                }
+                variants.sort_by_key(|v| natural_key(v));
+                if variants.is_empty() {
+                    variants.push(String::new());
+                }
+                ScenarioInfo { name, variants }
+            })
+            .collect();
+        let mut report = Report {
+            run,
+            targets,
+            scenarios,
+            charts: Vec::new(),
+            skipped: Vec::new(),
+        };
+        (report.charts, report.skipped) = chart::catalogue(&report);
+        report
+    }
+
+    /// The parsed run.
+    pub fn run(&self) -> &Run {
+        &self.run
+    }
+
+    pub(crate) fn scenario(&self, name: &str) -> Option<&ScenarioInfo> {
+        self.scenarios.iter().find(|s| s.name == name)
+    }
+
+    /// The figure of `measure` in one cell, or why there is none.
+    pub(crate) fn figure(
+        &self,
+        scenario: &str,
+        variant: &str,
+        target: &TargetInfo,
+        measure: Measure,
+    ) -> Figure {
+        match target.status {
+            TargetStatus::Unavailable => {
+                return Figure::Missing(Missing::Unavailable(target.reason.clone()))
+            }
+            TargetStatus::Failed => return Figure::Missing(Missing::Failed(target.reason.clone())),
+            TargetStatus::Ok => {}
+        }
+        let trials =
+            self.run.trials.iter().filter(|t| {
+                t.target == target.name && t.scenario == scenario && t.variant == variant
+            });
+        let (ok, failed): (Vec<&Trial>, Vec<&Trial>) =
+            trials.partition(|t| t.status == TrialStatus::Ok);
+        if ok.is_empty() {
+            return Figure::Missing(match failed.first() {
+                Some(t) => Missing::Failed(t.reason.clone()),
+                None => Missing::NotRun,
+            });
+        }
+        let values: Vec<f64> = ok.iter().filter_map(|t| measure.of(t)).collect();
+        let not_sustained = ok.iter().filter(|t| t.sustained == Some(false)).count();
+        match Spread::of(&values) {
+            Some(spread) => Figure::Measured(Measured {
+                spread,
+                trials: ok.len(),
+                failed_trials: failed.len(),
+                client_bound: ok
+                    .iter()
+                    .filter(|t| t.load.as_ref().is_some_and(|l| l.client_bound))
+                    .count(),
+                not_sustained,
+                pipelined: ok
+                    .iter()
+                    .any(|t| t.load.as_ref().is_some_and(|l| l.pipeline > 1)),
+            }),
+            None if not_sustained > 0 => {
+                let achieved: Vec<f64> = ok
+                    .iter()
+                    .filter_map(|t| Measure::AchievedRate.of(t))
+                    .collect();
+                Figure::Missing(Missing::NotSustained(stats::median(&achieved)))
+            }
+            None => {
+                let leaked: u64 = ok
+                    .iter()
+                    .filter_map(|t| t.relay.as_ref())
+                    .map(|r| r.leaked)
+                    .sum();
+                if measure == Measure::AbortMs && leaked > 0 {
+                    Figure::Missing(Missing::Leaked(leaked))
+                } else {
+                    Figure::Missing(Missing::NoData)
+                }
+            }
+        }
+    }
+
+    /// Whether the scenario timed requests (closed or open model), so it has a latency spectrum.
+    pub(crate) fn has_request_latency(&self, scenario: &str) -> bool {
+        self.run.trials.iter().any(|t| {
+            t.scenario == scenario
+                && t.status == TrialStatus::Ok
+                && t.load
+                    .as_ref()
+                    .is_some_and(|l| matches!(l.model, Model::Closed | Model::Open))
+        })
+    }
+
+    /// Whether any ok trial of the scenario records `measure` (decides which columns and panels
+    /// exist).
+    pub(crate) fn has(&self, scenario: &str, measure: Measure) -> bool {
+        self.run.trials.iter().any(|t| {
+            t.scenario == scenario && t.status == TrialStatus::Ok && measure.of(t).is_some()
+        })
+    }
+
+    /// A target's figure at the variant where its median is best (§8 takes each runtime at its
+    /// best concurrency level); the variant comes back with it.
+    pub(crate) fn best_variant(
+        &self,
+        scenario: &str,
+        target: &TargetInfo,
+        measure: Measure,
+        higher_is_better: bool,
+    ) -> (String, Figure) {
+        let Some(info) = self.scenario(scenario) else {
+            return (String::new(), Figure::Missing(Missing::NotRun));
+        };
+        let figures: Vec<(String, Figure)> = info
+            .variants
+            .iter()
+            .map(|v| (v.clone(), self.figure(scenario, v, target, measure)))
+            .collect();
+        let medians: Vec<Option<f64>> = figures.iter().map(|(_, f)| f.median()).collect();
+        let best = stats::ranks(&medians, higher_is_better)
+            .iter()
+            .position(|r| *r == Some(1));
+        let pick = best.unwrap_or(0);
+        figures.into_iter().nth(pick).expect("at least one variant")
+    }
+
+    /// The survey's §8 or §11 table held against this run.
+    pub(crate) fn claim_table(&self, claim: Claim) -> ClaimTable {
+        let (scenario, measure) = match claim {
+            Claim::Hello => (scenario::PLAINTEXT, Measure::Rps),
+            Claim::Memory => (scenario::RATE_10K, Measure::Memory10k),
+        };
+        let hib = claim.higher_is_better();
+        let mut rows: Vec<ClaimRow> = Vec::new();
+        for srow in &SURVEY {
+            let (row_name, ballpark) = match claim {
+                Claim::Hello => (srow.row, srow.hello_rps),
+                Claim::Memory => (srow.memory_row, srow.memory_mb),
+            };
+            let matched: Vec<usize> = (0..self.targets.len())
+                .filter(|i| self.targets[*i].survey.is_some_and(|s| s.row == srow.row))
+                .collect();
+            if matched.is_empty() {
+                rows.push(ClaimRow {
+                    survey_row: row_name.to_string(),
+                    target: None,
+                    survey_text: ballpark.text.to_string(),
+                    survey_figure: Some(ballpark),
+                    survey_rank: None,
+                    survey_ratio: None,
+                    figure: None,
+                    variant: String::new(),
+                    rank: None,
+                    ratio: None,
+                    verdict: Verdict::NotMeasured(format!("no {} target in this run", srow.target)),
+                });
+            }
+            for i in matched {
+                let (variant, figure) = self.best_variant(scenario, &self.targets[i], measure, hib);
+                rows.push(ClaimRow {
+                    survey_row: row_name.to_string(),
+                    target: Some(i),
+                    survey_text: ballpark.text.to_string(),
+                    survey_figure: Some(ballpark),
+                    survey_rank: None,
+                    survey_ratio: None,
+                    figure: Some(figure),
+                    variant,
+                    rank: None,
+                    ratio: None,
+                    verdict: Verdict::NotMeasured(String::new()),
+                });
+            }
+        }
+        if claim == Claim::Memory {
+            for (row, text) in UNMEASURED_MEMORY_ROWS {
+                rows.push(ClaimRow {
+                    survey_row: row.to_string(),
+                    target: None,
+                    survey_text: text.to_string(),
+                    survey_figure: None,
+                    survey_rank: None,
+                    survey_ratio: None,
+                    figure: None,
+                    variant: String::new(),
+                    rank: None,
+                    ratio: None,
+                    verdict: Verdict::NotMeasured("no reference server for this row".into()),
+                });
+            }
+        }
+
+        // Ranks and ratios, measured and claimed, among the rows measured here.
+        let medians: Vec<Option<f64>> = rows
+            .iter()
+            .map(|r| r.figure.as_ref().and_then(Figure::median))
+            .collect();
+        let ranks = stats::ranks(&medians, hib);
+        let ratios = stats::ratios_to_best(&medians, hib);
+        let measured: Vec<usize> = (0..rows.len()).filter(|i| medians[*i].is_some()).collect();
+        let ranges: Vec<(f64, Option<f64>)> = measured
+            .iter()
+            .map(|i| {
+                let b = rows[*i]
+                    .survey_figure
+                    .expect("measured rows have a survey row");
+                (b.low, b.high)
+            })
+            .collect();
+        let spans = stats::rank_spans(&ranges, hib);
+        let references: Vec<Option<f64>> = measured
+            .iter()
+            .map(|i| rows[*i].survey_figure.map(|b| b.reference()))
+            .collect();
+        let survey_best = stats::best(&references, hib);
+        // The row the measured ratios are taken to: if it was client-bound, every other row's
+        // ratio is too high.
+        let best_client_bound = ranks.iter().zip(&rows).any(|(r, row)| {
+            *r == Some(1)
+                && row
+                    .figure
+                    .as_ref()
+                    .and_then(Figure::measured)
+                    .is_some_and(|m| m.client_bound > 0)
+        });
+        for (k, i) in measured.iter().enumerate() {
+            let row = &mut rows[*i];
+            let b = row.survey_figure.expect("measured rows have a survey row");
+            let f = survey_best.expect("at least one measured row");
+            row.survey_rank = Some(spans[k]);
+            row.survey_ratio = Some((b.low / f, b.high.map(|h| h / f)));
+            row.rank = ranks[*i];
+            row.ratio = ratios[*i];
+        }
+        for row in &mut rows {
+            let Some(figure) = &row.figure else { continue };
+            row.verdict = match (
+                figure,
+                row.ratio,
+                row.rank,
+                row.survey_ratio,
+                row.survey_rank,
+            ) {
+                // The measured column already says why.
+                (Figure::Missing(_), ..) => Verdict::NotMeasured(String::new()),
+                (Figure::Measured(m), Some(ratio), Some(rank), Some(claimed), Some(span)) => {
+                    let d = survey::judge(ratio, claimed, rank, span, hib);
+                    let own_client_bound = m.client_bound > 0;
+                    match d {
+                        Direction::Worse if claim == Claim::Hello && own_client_bound => {
+                            Verdict::Inconclusive(
+                                d,
+                                "client-bound: the server may be faster than measured".into(),
+                            )
+                        }
+                        Direction::Better
+                            if claim == Claim::Hello && best_client_bound && rank > 1 =>
+                        {
+                            Verdict::Inconclusive(
+                                d,
+                                "the fastest target was client-bound, so ratios to it are too high"
+                                    .into(),
+                            )
+                        }
+                        _ => Verdict::Judged(d),
+                    }
+                }
+                _ => Verdict::NotMeasured("no figure".into()),
+            };
+        }
+        ClaimTable {
+            claim,
+            rows,
+            scenario_present: self.scenario(scenario).is_some(),
+        }
+    }
+}
+
+/// The relay's yes/no findings over a cell's ok trials.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RelayFindings {
+    pub trials: usize,
+    /// Trials in which tokens arrived in bursts.
+    pub buffering: usize,
+    /// The first buffering trial's evidence, else the first trial's.
+    pub evidence: String,
+    /// Upstream requests never closed, summed over the trials.
+    pub leaked: u64,
+    /// Upstream connections still open after every client left, worst trial.
+    pub upstream_open_after: u64,
+}
+
+impl Report {
+    /// The relay findings of one cell; `None` when no ok trial carries relay figures.
+    pub(crate) fn relay_findings(
+        &self,
+        scenario: &str,
+        variant: &str,
+        target: &str,
+    ) -> Option<RelayFindings> {
+        let relays: Vec<&rtbench_results::RelayStats> = self
+            .run
+            .trials
+            .iter()
+            .filter(|t| {
+                t.target == target
+                    && t.scenario == scenario
+                    && t.variant == variant
+                    && t.status == TrialStatus::Ok
+            })
+            .filter_map(|t| t.relay.as_ref())
+            .collect();
+        let first = relays.first()?;
+        let buffering = relays.iter().filter(|r| r.buffering).count();
+        Some(RelayFindings {
+            trials: relays.len(),
+            buffering,
+            evidence: relays
+                .iter()
+                .find(|r| r.buffering)
+                .unwrap_or(first)
+                .buffering_evidence
+                .clone(),
+            leaked: relays.iter().map(|r| r.leaked).sum(),
+            upstream_open_after: relays
+                .iter()
+                .map(|r| r.upstream_open_after)
+                .max()
+                .unwrap_or(0),
+        })
+    }
+}
+
+/// A variant in words: `c64` → "64 conns", `k10000` → "10k idle conns", `s100` → "100
+/// streams"; other names are shown as they are. Thousands are written `k`, never with a comma
+/// that small type turns into a European thousands point.
+pub(crate) fn variant_label(variant: &str) -> String {
+    let (prefix, rest) = variant.split_at(variant.len().min(1));
+    let Ok(n) = rest.parse::<u64>() else {
+        return variant.to_string();
+    };
+    let n = if n >= 1000 && n % 1000 == 0 {
+        format!("{}k", n / 1000)
+    } else {
+        n.to_string()
+    };
+    match prefix {
+        "c" => format!("{n} conns"),
+        "k" => format!("{n} idle conns"),
+        "s" => format!("{n} streams"),
+        _ => variant.to_string(),
+    }
+}
+
+/// 10000 → "10,000".
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Sort key that orders `c64` before `c256` and `k1000` before `k10000`.
+fn natural_key(s: &str) -> (String, u64, String) {
+    let digits_at = s.find(|c: char| c.is_ascii_digit()).unwrap_or(s.len());
+    let (prefix, rest) = s.split_at(digits_at);
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let number = rest[..end].parse().unwrap_or(0);
+    (prefix.to_string(), number, rest[end..].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_sort_naturally() {
+        let mut v = vec!["s10000", "s100", "s1000"];
+        v.sort_by_key(|s| natural_key(s));
+        assert_eq!(v, ["s100", "s1000", "s10000"]);
+    }
+
+    #[test]
+    fn variants_in_words() {
+        assert_eq!(variant_label("c64"), "64 conns");
+        assert_eq!(variant_label("k10000"), "10k idle conns");
+        assert_eq!(variant_label("s1500"), "1500 streams");
+        assert_eq!(variant_label("s100"), "100 streams");
+        assert_eq!(variant_label("warm"), "warm");
+        assert_eq!(variant_label(""), "");
+    }
+}

@@ -1,0 +1,567 @@
+//! Drawing charts with plotters, on any backend: SVG text or an RGB buffer encoded as PNG.
+//!
+//! Text is laid out with DejaVu Sans, bundled in the crate and registered with plotters'
+//! `ab_glyph` font table, so a PNG renders the same on a machine with no system fonts.
+
+use std::io;
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::FontStyle;
+
+use crate::chart::{Bar, BarKind, Body, Chart, Panel, Spectrum};
+use crate::model::Rgb;
+use crate::units::Unit;
+
+/// DejaVu Sans 2.37; licence in `assets/LICENSE-DejaVu.txt`.
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+/// The family name charts ask for; SVG viewers fall back to their own sans-serif.
+const FAMILY: &str = "sans-serif";
+
+const TITLE_H: u32 = 56;
+const FOOTER_H: u32 = 66;
+const PANEL_CAPTION_H: u32 = 34;
+const AXIS_H: u32 = 52;
+const ROW_H: u32 = 22;
+const GROUP_GAP: u32 = 12;
+const SPECTRUM_H: u32 = 760;
+
+const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
+const MUTED: RGBColor = RGBColor(0x66, 0x66, 0x66);
+const GRID: RGBColor = RGBColor(0xE4, 0xE4, 0xE4);
+const SURVEY_FILL: RGBColor = RGBColor(0xD9, 0xD9, 0xD9);
+const SURVEY_RANGE: RGBColor = RGBColor(0x80, 0x80, 0x80);
+const MISSING_INK: RGBColor = RGBColor(0x99, 0x99, 0x99);
+/// Flags (client-bound, not sustained) and missing figures.
+const WARN: RGBColor = RGBColor(0xB0, 0x30, 0x00);
+const MISSING_TEXT: RGBColor = RGBColor(0x80, 0x10, 0x10);
+
+type DrawResult<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// Registers the bundled font once; every later call returns the first outcome.
+fn ensure_font() -> io::Result<()> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            plotters::style::register_font(FAMILY, FontStyle::Normal, FONT)
+                .map_err(|_| "the bundled DejaVu Sans font could not be parsed".to_string())
+        })
+        .clone()
+        .map_err(io::Error::other)
+}
+
+/// The chart's size in pixels (the same for SVG and PNG).
+pub(crate) fn size(chart: &Chart) -> (u32, u32) {
+    match &chart.body {
+        Body::Spectrum(_) => (1200, SPECTRUM_H),
+        Body::Bars { columns, panels } => {
+            let columns = (*columns).max(1);
+            let width = if columns > 1 { 1600 } else { 1200 };
+            let body: u32 = panels
+                .chunks(columns)
+                .map(|row| row.iter().map(panel_height).max().unwrap_or(0))
+                .sum();
+            (width, TITLE_H + body + FOOTER_H)
+        }
+    }
+}
+
+fn panel_height(p: &Panel) -> u32 {
+    let bars: usize = p.groups.iter().map(|g| g.bars.len()).sum();
+    PANEL_CAPTION_H + 10 + bars as u32 * ROW_H + p.groups.len() as u32 * GROUP_GAP + AXIS_H
+}
+
+/// The chart as an SVG document.
+pub(crate) fn svg(chart: &Chart) -> io::Result<String> {
+    ensure_font()?;
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, size(chart)).into_drawing_area();
+        draw(chart, &root).map_err(|e| io::Error::other(format!("chart {}: {e}", chart.id)))?;
+        root.present()
+            .map_err(|e| io::Error::other(format!("chart {}: {e}", chart.id)))?;
+    }
+    Ok(out)
+}
+
+/// The chart as a PNG image written to `out`.
+pub(crate) fn png(chart: &Chart, out: &mut dyn io::Write) -> io::Result<()> {
+    ensure_font()?;
+    let (w, h) = size(chart);
+    let mut buf = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        draw(chart, &root).map_err(|e| io::Error::other(format!("chart {}: {e}", chart.id)))?;
+        root.present()
+            .map_err(|e| io::Error::other(format!("chart {}: {e}", chart.id)))?;
+    }
+    let mut encoder = ::png::Encoder::new(out, w, h);
+    encoder.set_color(::png::ColorType::Rgb);
+    encoder.set_depth(::png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(io::Error::other)?;
+    writer.write_image_data(&buf).map_err(io::Error::other)?;
+    writer.finish().map_err(io::Error::other)
+}
+
+fn rgb(c: Rgb) -> RGBColor {
+    RGBColor(c.0, c.1, c.2)
+}
+
+fn text<'a>(size: u32, colour: &'a RGBColor, h: HPos) -> TextStyle<'a> {
+    TextStyle::from((FAMILY, size).into_font())
+        .color(colour)
+        .pos(Pos::new(h, VPos::Center))
+}
+
+/// Shortens `s` to `max` characters, marking the cut.
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max - 1).collect();
+        out.push('…');
+        out
+    }
+}
+
+fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> DrawResult<(), DB> {
+    root.fill(&WHITE)?;
+    let (w, h) = root.dim_in_pixel();
+    root.draw(&Text::new(
+        chart.title.clone(),
+        (24, (TITLE_H / 2) as i32),
+        text(22, &INK, HPos::Left),
+    ))?;
+    match &chart.body {
+        Body::Spectrum(s) => {
+            let area = root.margin(TITLE_H, 0, 0, 0);
+            draw_spectrum(root, &area, s)
+        }
+        Body::Bars { columns, panels } => {
+            let columns = (*columns).max(1);
+            let col_w = w / columns as u32;
+            let mut y = TITLE_H;
+            for row in panels.chunks(columns) {
+                let row_h = row.iter().map(panel_height).max().unwrap_or(0);
+                for (i, p) in row.iter().enumerate() {
+                    let x = i as u32 * col_w;
+                    let area = root.margin(y, h - y - row_h, x, w - x - col_w);
+                    let label_w = if columns > 1 { 250 } else { 290 };
+                    draw_panel(root, &area, p, label_w)?;
+                }
+                y += row_h;
+            }
+            let bars = || panels.iter().flat_map(|p| &p.groups).flat_map(|g| &g.bars);
+            let mut legend = vec!["Bar: median over the trials; whisker: min–max of the trials."];
+            if bars().any(|b| matches!(b.kind, BarKind::Claimed { .. })) {
+                legend[0] = "Bar: median over the trials; whisker: min–max of the trials. Grey: \
+                             the survey's figure (dark grey: its range; arrow: open-ended).";
+            }
+            if bars().any(|b| matches!(b.kind, BarKind::Measured { hatched: true, .. })) {
+                legend.push(
+                    "Hatched bar: client-bound (load generator ≥ 90% busy, so the server may be \
+                     faster) or not sustained (below 98% of the asked rate).",
+                );
+            }
+            if bars().any(|b| matches!(b.kind, BarKind::Missing(_))) {
+                legend.push(
+                    "White hatched box: no figure (failed, unavailable, not run, not sustained, \
+                     leaked): the reason is written beside it, never drawn as zero.",
+                );
+            }
+            for (i, line) in legend.iter().enumerate() {
+                root.draw(&Text::new(
+                    line.to_string(),
+                    (24, (h - FOOTER_H + 12 + i as u32 * 18) as i32),
+                    text(13, &MUTED, HPos::Left),
+                ))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Diagonal hatching inside the pixel rectangle `(x0, y0)–(x1, y1)`.
+fn hatch<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    (x0, y0): (i32, i32),
+    (x1, y1): (i32, i32),
+    colour: RGBAColor,
+) -> DrawResult<(), DB> {
+    let (top, bottom) = (y0.min(y1), y0.max(y1));
+    let (left, right) = (x0.min(x1), x0.max(x1));
+    let h = bottom - top;
+    if h <= 0 || right <= left {
+        return Ok(());
+    }
+    let mut a = left - h;
+    while a < right {
+        // The segment from (a, bottom) to (a + h, top), cut to the rectangle's width.
+        let t0 = ((left - a) as f64 / h as f64).max(0.0);
+        let t1 = ((right - a) as f64 / h as f64).min(1.0);
+        if t0 < t1 {
+            let p = |t: f64| (a + (t * h as f64) as i32, bottom - (t * h as f64) as i32);
+            root.draw(&PathElement::new(
+                vec![p(t0), p(t1)],
+                colour.stroke_width(1),
+            ))?;
+        }
+        a += 7;
+    }
+    Ok(())
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+    label_w: u32,
+) -> DrawResult<(), DB> {
+    let unit = panel.unit;
+    // Rows top to bottom, a gap after each group; y runs upward in chart coordinates.
+    let mut rows: Vec<(usize, usize, f64)> = Vec::new(); // (group, bar, y centre)
+    let gap = GROUP_GAP as f64 / ROW_H as f64;
+    let mut y = 0.0;
+    for (g, group) in panel.groups.iter().enumerate() {
+        for b in 0..group.bars.len() {
+            rows.push((g, b, y + 0.5));
+            y += 1.0;
+        }
+        y += gap;
+    }
+    let total = y.max(1.0);
+
+    let data_max = panel
+        .groups
+        .iter()
+        .flat_map(|g| &g.bars)
+        .map(|b| match &b.kind {
+            BarKind::Measured { median, max, .. } => median.max(*max),
+            BarKind::Claimed { low, high, .. } => high.unwrap_or(low * 1.15),
+            BarKind::Missing(_) => 0.0,
+        })
+        .fold(0.0, f64::max);
+    let data_max = match unit {
+        Unit::Ratio => data_max.max(1.0),
+        _ if data_max > 0.0 => data_max,
+        _ => 1.0,
+    };
+    // Room on the right for the value labels.
+    let x_max = data_max * 1.55;
+
+    let mut chart = ChartBuilder::on(area)
+        .caption(panel.title.clone(), (FAMILY, 17).into_font().color(&INK))
+        .margin_top(6)
+        .margin_right(16)
+        .margin_bottom(4)
+        .x_label_area_size(AXIS_H - 6)
+        .y_label_area_size(label_w)
+        .build_cartesian_2d(0f64..x_max, 0f64..total)?;
+    let formatter = |v: &f64| unit.tick(*v);
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_labels(6)
+        .x_label_formatter(&formatter)
+        .x_desc(panel.axis.clone())
+        .axis_desc_style((FAMILY, 13).into_font().color(&MUTED))
+        .label_style((FAMILY, 12).into_font().color(&MUTED))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(MUTED)
+        .draw()?;
+
+    let at = |x: f64, y: f64| chart.backend_coord(&(x, total - y));
+    let (axis_x, _) = at(0.0, 0.0);
+    let (right_px, _) = at(x_max, 0.0);
+    let label_x = axis_x - label_w as i32 + 10;
+    for (g, group) in panel.groups.iter().enumerate() {
+        let colour = rgb(group.colour);
+        let first = rows.iter().find(|r| r.0 == g).map_or(0.0, |r| r.2);
+        let (_, gy) = at(0.0, first);
+        root.draw(&Rectangle::new(
+            [(label_x, gy - 6), (label_x + 12, gy + 6)],
+            colour.filled(),
+        ))?;
+        root.draw(&Text::new(
+            clip(&group.label, 24),
+            (label_x + 18, gy),
+            text(14, &INK, HPos::Left),
+        ))?;
+    }
+    for (g, b, yc) in &rows {
+        let group = &panel.groups[*g];
+        let bar: &Bar = &group.bars[*b];
+        let colour = rgb(group.colour);
+        let (_, py) = at(0.0, *yc);
+        let half = (ROW_H as f64 * 0.38) as i32;
+        root.draw(&Text::new(
+            bar.label.clone(),
+            (axis_x - 8, py),
+            text(11, &MUTED, HPos::Right),
+        ))?;
+        let value_label = |x: f64, s: String, c: &RGBColor| {
+            let (px, _) = at(x, *yc);
+            root.draw(&Text::new(s, (px + 8, py), text(12, c, HPos::Left)))
+        };
+        match &bar.kind {
+            BarKind::Measured {
+                median,
+                min,
+                max,
+                flags,
+                hatched,
+                note,
+            } => {
+                let (x1, _) = at(*median, *yc);
+                root.draw(&Rectangle::new(
+                    [(axis_x, py - half), (x1.max(axis_x + 1), py + half)],
+                    colour.filled(),
+                ))?;
+                if *hatched {
+                    hatch(root, (axis_x, py - half), (x1, py + half), WHITE.mix(0.85))?;
+                }
+                if max > min {
+                    let (a, _) = at(*min, *yc);
+                    let (b, _) = at(*max, *yc);
+                    let whisker = INK.stroke_width(1);
+                    root.draw(&PathElement::new(vec![(a, py), (b, py)], whisker))?;
+                    root.draw(&PathElement::new(vec![(a, py - 5), (a, py + 5)], whisker))?;
+                    root.draw(&PathElement::new(vec![(b, py - 5), (b, py + 5)], whisker))?;
+                }
+                let (px, _) = at(median.max(*max), *yc);
+                let mut x = px + 8;
+                let mut s = unit.label(*median);
+                if let Some(note) = note.as_ref().filter(|n| !n.is_empty()) {
+                    s = format!("{s}  {note}");
+                }
+                let style = text(12, &INK, HPos::Left);
+                x += draw_text_width(root, &s, (x, py), &style)?;
+                if !flags.is_empty() {
+                    let warn = text(12, &WARN, HPos::Left);
+                    draw_text_width(root, &format!("  ⚠ {}", flags.join(", ")), (x, py), &warn)?;
+                }
+            }
+            BarKind::Claimed { low, high, text: t } => {
+                let (xl, _) = at(*low, *yc);
+                root.draw(&Rectangle::new(
+                    [(axis_x, py - half), (xl, py + half)],
+                    SURVEY_FILL.filled(),
+                ))?;
+                let end = match high {
+                    Some(h) if h > low => {
+                        let (xh, _) = at(*h, *yc);
+                        root.draw(&Rectangle::new(
+                            [(xl, py - half + 2), (xh, py + half - 2)],
+                            SURVEY_RANGE.filled(),
+                        ))?;
+                        *h
+                    }
+                    Some(_) => {
+                        root.draw(&PathElement::new(
+                            vec![(xl, py - half), (xl, py + half)],
+                            SURVEY_RANGE.stroke_width(3),
+                        ))?;
+                        *low
+                    }
+                    None => {
+                        // An open range: an arrow past the floor.
+                        let (xa, _) = at(low * 1.15, *yc);
+                        root.draw(&Rectangle::new(
+                            [(xl, py - 2), (xa - 8, py + 2)],
+                            SURVEY_RANGE.filled(),
+                        ))?;
+                        root.draw(&Polygon::new(
+                            vec![(xa - 9, py - half), (xa, py), (xa - 9, py + half)],
+                            SURVEY_RANGE.filled(),
+                        ))?;
+                        low * 1.15
+                    }
+                };
+                value_label(end, t.clone(), &MUTED)?;
+            }
+            BarKind::Missing(why) => {
+                let (x1, _) = at(data_max * 0.12, *yc);
+                let x1 = x1.max(axis_x + 30);
+                root.draw(&Rectangle::new(
+                    [(axis_x, py - half), (x1, py + half)],
+                    WHITE.filled(),
+                ))?;
+                hatch(
+                    root,
+                    (axis_x, py - half),
+                    (x1, py + half),
+                    MISSING_INK.mix(1.0),
+                )?;
+                root.draw(&Rectangle::new(
+                    [(axis_x, py - half), (x1, py + half)],
+                    MISSING_INK.stroke_width(1),
+                ))?;
+                // About 6.5 px per character at 12 px.
+                let room = (right_px - x1 - 12).max(60) as usize * 2 / 13;
+                root.draw(&Text::new(
+                    clip(why, room),
+                    (x1 + 8, py),
+                    text(12, &MISSING_TEXT, HPos::Left),
+                ))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Draws `s` at `pos` and returns its width in pixels, so more text can follow it.
+fn draw_text_width<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    s: &str,
+    pos: (i32, i32),
+    style: &TextStyle,
+) -> DrawResult<i32, DB> {
+    root.draw(&Text::new(s.to_string(), pos, style.clone()))?;
+    let (w, _) = root.estimate_text_size(s, style)?;
+    Ok(w as i32)
+}
+
+fn percentile_label(x: f64) -> String {
+    let p = (1.0 - 1.0 / x) * 100.0;
+    let s = format!("{p:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}%")
+}
+
+fn draw_spectrum<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    area: &DrawingArea<DB, Shift>,
+    s: &Spectrum,
+) -> DrawResult<(), DB> {
+    let values = s.lines.iter().flat_map(|l| &l.points);
+    let lo = values
+        .clone()
+        .map(|p| p.2.min(p.1))
+        .fold(f64::INFINITY, f64::min);
+    let hi = values.map(|p| p.3.max(p.1)).fold(0.0, f64::max);
+    let (lo, hi) = if lo.is_finite() && hi > 0.0 {
+        (lo.max(0.5) / 1.6, hi * 3.0)
+    } else {
+        (1.0, 1000.0)
+    };
+    let mut chart = ChartBuilder::on(area)
+        .margin(16)
+        .margin_right(40)
+        .x_label_area_size(60)
+        .y_label_area_size(90)
+        .build_cartesian_2d(
+            (1.6f64..20_000f64)
+                .log_scale()
+                .with_key_points(vec![2.0, 4.0, 10.0, 100.0, 1_000.0, 10_000.0]),
+            (lo..hi).log_scale(),
+        )?;
+    let xf = |x: &f64| percentile_label(*x);
+    let yf = |y: &f64| Unit::Micros.tick(*y);
+    chart
+        .configure_mesh()
+        .x_label_formatter(&xf)
+        .y_label_formatter(&yf)
+        .x_desc("percentile (axis: log of 1/(1−p), so each step right is ten times rarer)")
+        .y_desc("latency (log scale)")
+        .axis_desc_style((FAMILY, 14).into_font().color(&MUTED))
+        .label_style((FAMILY, 13).into_font().color(&INK))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(MUTED)
+        .draw()?;
+    for line in &s.lines {
+        let colour = rgb(line.colour);
+        let style = colour.stroke_width(if line.dashed { 2 } else { 3 });
+        let pts: Vec<(f64, f64)> = line.points.iter().map(|p| (p.0, p.1)).collect();
+        let drawn = if line.dashed {
+            chart.draw_series(DashedLineSeries::new(pts.clone(), 9, 6, style))?
+        } else {
+            chart.draw_series(LineSeries::new(pts.clone(), style))?
+        };
+        if !line.label.is_empty() {
+            drawn.label(line.label.clone()).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(3))
+            });
+        }
+        chart.draw_series(
+            pts.iter()
+                .map(|p| Circle::new(*p, if line.dashed { 3 } else { 4 }, colour.filled())),
+        )?;
+        chart.draw_series(
+            line.points
+                .iter()
+                .filter(|p| p.3 > p.2)
+                .map(|p| PathElement::new(vec![(p.0, p.2), (p.0, p.3)], colour.stroke_width(1))),
+        )?;
+    }
+    if s.open {
+        chart
+            .draw_series(LineSeries::new(
+                Vec::<(f64, f64)>::new(),
+                INK.stroke_width(3),
+            ))?
+            .label("solid: corrected (from each request's due time)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], INK.stroke_width(3)));
+        chart
+            .draw_series(LineSeries::new(
+                Vec::<(f64, f64)>::new(),
+                INK.stroke_width(2),
+            ))?
+            .label("dashed: uncorrected (from the actual send)")
+            .legend(|(x, y)| {
+                plotters::element::DashedPathElement::new(
+                    vec![(x, y), (x + 24, y)],
+                    5,
+                    4,
+                    INK.stroke_width(2),
+                )
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FAMILY, 14).into_font().color(&INK))
+        .background_style(WHITE.mix(0.9))
+        .border_style(MUTED)
+        .margin(12)
+        .draw()?;
+    // Targets with no line are named, with the reason, at the bottom right of the plot.
+    let (x_px, y_px) = chart.plotting_area().get_pixel_range();
+    for (i, (label, colour, why)) in s.missing.iter().rev().enumerate() {
+        let y = y_px.end - 16 - i as i32 * 20;
+        let x = x_px.end - 12;
+        root.draw(&Text::new(
+            clip(&format!("{label}: {why} — no line"), 90),
+            (x - 18, y),
+            text(13, &MISSING_TEXT, HPos::Right),
+        ))?;
+        root.draw(&Rectangle::new(
+            [(x - 12, y - 5), (x - 2, y + 5)],
+            rgb(*colour).filled(),
+        ))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_axis_labels() {
+        assert_eq!(percentile_label(2.0), "50%");
+        assert_eq!(percentile_label(10.0), "90%");
+        assert_eq!(percentile_label(1_000.0), "99.9%");
+        assert_eq!(percentile_label(10_000.0), "99.99%");
+    }
+
+    #[test]
+    fn clip_marks_the_cut() {
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("abc", 4), "abc");
+    }
+}

@@ -1,0 +1,385 @@
+//! The report from fixture runs: every file produced, SVGs parse, PNGs decode at their size with
+//! text drawn, the HTML renders in headless Chromium with its tables, and failed, unavailable,
+//! client-bound and not-sustained cells are marked. Fixtures: `tests/fixtures/{full,degraded}`
+//! (written by `tests/fixtures/make_fixtures.py`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rtbench_report::{render_run, ReportError, ReportFiles};
+
+/// A fresh scratch folder under cargo's per-target temp dir.
+fn scratch(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "report-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn fixture(name: &str) -> serde_json::Value {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{name}/run.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A run folder holding `run` as its run.json.
+fn run_dir(name: &str, run: &serde_json::Value) -> PathBuf {
+    let dir = scratch(name);
+    std::fs::write(dir.join("run.json"), serde_json::to_string(run).unwrap()).unwrap();
+    dir
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Decodes a PNG: (width, height, RGB or RGBA bytes, bytes per pixel).
+fn decode_png(p: &Path) -> (u32, u32, Vec<u8>, usize) {
+    let decoder = png::Decoder::new(std::fs::File::open(p).unwrap());
+    let mut reader = decoder
+        .read_info()
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let bpp = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => panic!("{}: unexpected colour type {other:?}", p.display()),
+    };
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf, bpp)
+}
+
+/// Pixels darker than light grey in rows `y0..y1`: text and marks, not background.
+fn dark_pixels(width: u32, buf: &[u8], bpp: usize, rows: std::ops::Range<u32>) -> usize {
+    let stride = width as usize * bpp;
+    rows.map(|y| &buf[y as usize * stride..(y as usize + 1) * stride])
+        .flat_map(|row| row.chunks(bpp))
+        .filter(|px| px[..3].iter().all(|c| *c < 120))
+        .count()
+}
+
+/// Every SVG parses as XML with an `svg` root of the stated size; every PNG decodes at the
+/// same size and has its title drawn (text needs the bundled font).
+fn check_charts(files: &ReportFiles) {
+    for chart in &files.charts {
+        let svg = read(&chart.svg);
+        let doc = roxmltree::Document::parse(&svg)
+            .unwrap_or_else(|e| panic!("{}: not XML: {e}", chart.svg.display()));
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "svg", "{}", chart.svg.display());
+        assert_eq!(
+            root.attribute("width"),
+            Some(chart.info.width.to_string().as_str())
+        );
+        assert_eq!(
+            root.attribute("height"),
+            Some(chart.info.height.to_string().as_str())
+        );
+        assert!(
+            svg.contains(&chart.info.title.replace('\'', "&apos;"))
+                || svg.contains(&chart.info.title),
+            "{}: title missing",
+            chart.svg.display()
+        );
+
+        let (w, h, buf, bpp) = decode_png(&chart.png);
+        assert_eq!(
+            (w, h),
+            (chart.info.width, chart.info.height),
+            "{}",
+            chart.png.display()
+        );
+        assert!(w == 1200 || w == 1600, "{}: width {w}", chart.png.display());
+        // The title band holds nothing but the title's glyphs.
+        let title_ink = dark_pixels(w, &buf, bpp, 8..48);
+        assert!(
+            title_ink > 500,
+            "{}: title not drawn ({title_ink} dark pixels)",
+            chart.png.display()
+        );
+    }
+}
+
+#[test]
+fn full_run_produces_every_file() {
+    let dir = run_dir("full", &fixture("full"));
+    let files = render_run(&dir).unwrap();
+    assert_eq!(files.dir, dir.join("report"));
+    let ids: Vec<&str> = files.charts.iter().map(|c| c.info.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "hello-rps",
+            "json-rps",
+            "memory-10k",
+            "latency-plaintext-c64",
+            "latency-plaintext-c256",
+            "latency-json-c64",
+            "latency-json-c256",
+            "latency-rate-10k",
+            "cpu-per-request",
+            "sse",
+            "cold-start",
+            "idle-connections",
+        ]
+    );
+    assert!(files.skipped.is_empty(), "{:?}", files.skipped);
+    check_charts(&files);
+
+    let md = read(&files.markdown);
+    for needle in [
+        "## Environment",
+        "server on CPU 1, load generator on CPU 0",
+        "0123456789abcdef0123456789abcdef01234567",
+        "node-uws: v22.14.0",
+        "§8 Hello-world throughput",
+        "§11 Memory per 10k req/s",
+        "| Rust Axum (Tokio) | axum | 600k+ | 1 |",
+        "| Node + Workers pool | — | ~500 MB |",
+        "![Hello-world throughput",
+        "(hello-rps.png)",
+        "Scenario `sse-relay`",
+    ] {
+        assert!(md.contains(needle), "report.md lacks {needle:?}");
+    }
+    // Nothing in the full run is client-bound, failed or missing.
+    for absent in [
+        "client-bound 3/3",
+        "FAILED",
+        "unavailable:",
+        "not sustained:",
+    ] {
+        assert!(!md.contains(absent), "report.md has {absent:?}");
+    }
+    // Every §8 and §11 row with a target got a verdict.
+    let verdicts = md.matches("| consistent |").count() + md.matches("than claimed |").count();
+    assert_eq!(verdicts, 12, "{md}");
+}
+
+#[test]
+fn html_is_self_contained() {
+    let dir = run_dir("html", &fixture("degraded"));
+    let files = render_run(&dir).unwrap();
+    let html = read(&files.html);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(html.matches("<svg").count(), files.charts.len());
+    for forbidden in [
+        "<script", "<link", "<img", "src=", "href=", "url(", "@import",
+    ] {
+        assert!(!html.contains(forbidden), "report.html has {forbidden:?}");
+    }
+    // The only URLs are XML namespace names, which fetch nothing.
+    for (i, _) in html.match_indices("://") {
+        let before = &html[i.saturating_sub(16)..i];
+        assert!(
+            before.contains("xmlns"),
+            "external reference near {:?}",
+            &html[i..i + 40]
+        );
+    }
+}
+
+#[test]
+fn failed_unavailable_client_bound_and_unsustained_cells_are_marked() {
+    let dir = run_dir("degraded", &fixture("degraded"));
+    let files = render_run(&dir).unwrap();
+    check_charts(&files);
+    let svg = |id: &str| {
+        read(
+            &files
+                .charts
+                .iter()
+                .find(|c| c.info.id == id)
+                .unwrap_or_else(|| panic!("no chart {id}"))
+                .svg,
+        )
+    };
+
+    let hello = svg("hello-rps");
+    assert!(hello.contains("FAILED: verification failed: GET /json returned 500"));
+    assert!(hello.contains("unavailable: bun 1.2.5 needs glibc"));
+    assert!(hello.contains("client-bound 3/3"));
+    // The client-bound bar is hatched: white diagonal strokes over axum's colour.
+    assert!(hello.contains("#D55E00") || hello.to_lowercase().contains("#d55e00"));
+    let memory = svg("memory-10k");
+    assert!(
+        memory.contains("not sustained: 8."),
+        "node-http not marked not sustained"
+    );
+    let sse = svg("sse");
+    assert!(sse.contains("leaked: 3 upstream request(s) never closed"));
+    let latency = svg("latency-rate-10k");
+    assert!(latency.contains("FAILED: verification failed"));
+    assert!(latency.contains("no line"));
+
+    let md = read(&files.markdown);
+    assert!(md.contains("| fastapi | FastAPI (uvicorn) | Python 3.12.8 | FAILED |"));
+    assert!(md.contains("| bun | Bun.serve | — | unavailable |"));
+    assert!(md.contains("at 256 conns ⚠ client-bound 3/3"));
+    assert!(md.contains("inconclusive (faster than claimed?)"));
+    assert!(md.contains("not sustained: 8."));
+    assert!(md.contains("1 ok, 1 failed") || md.contains("2 ok, 1 failed"));
+
+    let html = read(&files.html);
+    assert!(html.contains("<td class=\"missing\">FAILED: verification failed"));
+    assert!(html.contains("<td class=\"missing\">unavailable: bun 1.2.5"));
+    assert!(html.contains("<td class=\"flagged\">client-bound 3/3</td>"));
+    assert!(html.contains("class=\"inconclusive\""));
+}
+
+#[test]
+fn charts_missing_a_scenario_are_skipped_and_said() {
+    let mut run = fixture("full");
+    run["suite"]["scenarios"] = serde_json::json!(["plaintext"]);
+    let trials = run["trials"].as_array_mut().unwrap();
+    trials.retain(|t| t["scenario"] == "plaintext");
+    let dir = run_dir("partial", &run);
+    let files = render_run(&dir).unwrap();
+    let ids: Vec<&str> = files.charts.iter().map(|c| c.info.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "hello-rps",
+            "latency-plaintext-c64",
+            "latency-plaintext-c256",
+            "cpu-per-request"
+        ]
+    );
+    let md = read(&files.markdown);
+    assert!(md.contains("### Charts not drawn"));
+    for needle in [
+        "JSON throughput (GET /json): the run has no `json` scenario.",
+        "the run has no `rate-10k` scenario",
+        "the run has no `sse` or `sse-relay` scenario",
+        "the run has no `cold-start` scenario",
+        "the run has no `idle-connections` scenario",
+        "This run has no `rate-10k` scenario, so nothing here was measured.",
+    ] {
+        assert!(md.contains(needle), "report.md lacks {needle:?}");
+    }
+    check_charts(&files);
+}
+
+#[test]
+fn bad_input_names_the_file() {
+    let empty = scratch("empty");
+    let err = render_run(&empty).unwrap_err();
+    assert!(matches!(err, ReportError::MissingRun { .. }), "{err}");
+    assert!(err.to_string().contains("run.json"), "{err}");
+
+    let dir = scratch("garbage");
+    std::fs::write(dir.join("run.json"), "{ not json").unwrap();
+    let err = render_run(&dir).unwrap_err();
+    assert!(matches!(err, ReportError::Json { .. }), "{err}");
+    assert!(err
+        .to_string()
+        .contains(&dir.join("run.json").display().to_string()));
+
+    let mut run = fixture("full");
+    run["schema_version"] = serde_json::json!(99);
+    let dir = run_dir("version", &run);
+    let err = render_run(&dir).unwrap_err();
+    assert!(matches!(err, ReportError::SchemaVersion { .. }), "{err}");
+    assert!(err.to_string().contains("schema_version 99"), "{err}");
+
+    let mut run = fixture("full");
+    run["trials"][0]["load"]["rps"] = serde_json::json!("fast");
+    let dir = run_dir("schema", &run);
+    let err = render_run(&dir).unwrap_err();
+    assert!(matches!(err, ReportError::Json { .. }), "{err}");
+    assert!(err.to_string().contains("line"), "{err}");
+}
+
+/// Chromium from PATH; CI installs Debian's `chromium`. Missing is a failure, not a skip.
+fn chromium() -> PathBuf {
+    for name in ["chromium", "chromium-browser"] {
+        let found = std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .map(|d| d.join(name))
+            .find(|p| p.is_file());
+        if let Some(p) = found {
+            return p;
+        }
+    }
+    panic!(
+        "chromium not found on PATH: the HTML report test needs headless Chromium \
+         (Debian: apt-get install chromium)"
+    );
+}
+
+fn headless(profile: &Path) -> Command {
+    let mut cmd = Command::new(chromium());
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    cmd
+}
+
+#[test]
+fn html_renders_in_headless_chromium() {
+    let dir = run_dir("chromium", &fixture("degraded"));
+    let files = render_run(&dir).unwrap();
+    let url = format!("file://{}", files.html.canonicalize().unwrap().display());
+
+    let shot = dir.join("screenshot.png");
+    let out = headless(&scratch("chromium-profile"))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1200,3000")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        shot.is_file(),
+        "chromium wrote no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (w, h, buf, bpp) = decode_png(&shot);
+    assert_eq!((w, h), (1200, 3000));
+    let ink = dark_pixels(w, &buf, bpp, 0..h);
+    assert!(ink > 20_000, "the page looks blank ({ink} dark pixels)");
+    // Colour, not just text: the charts' runtime colours are on the first screen.
+    let coloured = buf
+        .chunks(bpp)
+        .filter(|px| {
+            let (mx, mn) = (px[..3].iter().max().unwrap(), px[..3].iter().min().unwrap());
+            mx - mn > 80
+        })
+        .count();
+    assert!(
+        coloured > 5_000,
+        "no chart colours on screen ({coloured} pixels)"
+    );
+
+    let out = headless(&scratch("chromium-profile"))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "<table id=\"environment\">",
+        "<table id=\"survey-8\">",
+        "<table id=\"survey-11\">",
+        "<table id=\"scenario-plaintext\">",
+        "Rust Axum (Tokio)",
+        "FAILED: verification failed",
+        "client-bound 3/3",
+        "<svg",
+    ] {
+        assert!(dom.contains(needle), "chromium's DOM lacks {needle:?}");
+    }
+}
