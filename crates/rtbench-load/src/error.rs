@@ -120,3 +120,21 @@ pub enum ParseError {
     #[error("connection closed in the middle of a response")]
     Truncated,
 }
+
+/// Why [`crate::SseParser`] rejected an event stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SseError {
+    /// A line without its end grew beyond the limit.
+    #[error("SSE stream: a line is longer than {limit} bytes")]
+    LineTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The data lines of one event add up to more than the limit.
+    #[error("SSE stream: an event's data is longer than {limit} bytes")]
+    EventTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+}

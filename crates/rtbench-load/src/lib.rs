@@ -63,7 +63,7 @@ mod worker;
 
 pub use config::{LoadBuilder, LoadConfig, StreamOptions};
 pub use engine::{run, run_with, Hooks};
-pub use error::{LoadError, ParseError};
+pub use error::{LoadError, ParseError, SseError};
 pub use response::{Response, ResponseEvent, ResponseParser};
-pub use sse::{parse_stamp, SseError, SseEvent, SseParser};
+pub use sse::{parse_stamp, SseEvent, SseParser};
 pub use summary::{ErrorCounts, Model, Percentiles, StreamSummary, Summary};

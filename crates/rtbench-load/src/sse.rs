@@ -6,28 +6,12 @@
 //! parser does not allocate per event, and a line or event longer than the limit is an error
 //! rather than unbounded memory.
 
+use crate::error::SseError;
+
 /// Default limit on one line and on one event's data, in bytes.
 const DEFAULT_MAX_LEN: usize = 1 << 20;
 
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
-
-/// A malformed or oversized event stream.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SseError {
-    /// A line without its end grew beyond the limit.
-    #[error("SSE stream: a line is longer than {limit} bytes")]
-    LineTooLong {
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The data lines of one event add up to more than the limit.
-    #[error("SSE stream: an event's data is longer than {limit} bytes")]
-    EventTooLong {
-        /// The limit in bytes.
-        limit: usize,
-    },
-}
 
 /// One dispatched event. Borrowed from the parser: copy what must outlive the callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
