@@ -1,0 +1,3 @@
+module rtbench/targets/go-nethttp
+
+go 1.22
