@@ -18,12 +18,12 @@ mod probe;
 mod provision;
 mod relay;
 mod results;
-// mod runner; (waits for the engine API)
+mod runner;
 mod sampler;
 mod scenario;
 mod server;
 mod target;
-// mod trial;
+mod trial;
 mod upstream;
 mod verify;
 
@@ -43,7 +43,7 @@ pub use relay::{
     relayed_stream, AbortReport, RelayConfig, RelayedStream,
 };
 pub use results::{read_run, RunWriter};
-// pub use runner::{run, Progress, RunOptions, RunOutcome};
+pub use runner::{run, Progress, RunOptions, RunOutcome};
 pub use sampler::{Reading, ResourceSource, Sampler};
 pub use scenario::{Plan, Scenario, ScenarioKind, Suite, SuiteEntry, Variant};
 pub use server::LaunchOptions;

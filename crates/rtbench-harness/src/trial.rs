@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-use rtbench_load::{LoadBuilder, StreamOptions, Summary};
+use rtbench_load::{Hooks, LoadBuilder, StreamOptions, Summary};
 use rtbench_results::Trial;
 
 use crate::launcher::{Launcher, Server};
@@ -52,7 +52,11 @@ pub(crate) fn measure(
 /// The main figure of a finished trial, for progress lines.
 pub(crate) fn headline(trial: &Trial) -> String {
     if !trial.cold_start_ms.is_empty() {
-        let ms: Vec<String> = trial.cold_start_ms.iter().map(|m| format!("{m:.0}")).collect();
+        let ms: Vec<String> = trial
+            .cold_start_ms
+            .iter()
+            .map(|m| format!("{m:.0}"))
+            .collect();
         return format!("cold start ms: {}", ms.join(", "));
     }
     if let Some(kib) = trial.kib_per_connection {
@@ -105,7 +109,11 @@ fn http(
     variant: &Variant,
     trial: &mut Trial,
 ) -> Result<(), String> {
-    let url = format!("{}{}", server.base_url(), scenario.path.as_deref().unwrap_or("/"));
+    let url = format!(
+        "{}{}",
+        server.base_url(),
+        scenario.path.as_deref().unwrap_or("/")
+    );
     let mut builder = LoadBuilder::new(&url)
         .connections(u64::from(variant.connections))
         .cpus(context.client_cpus.to_vec())
@@ -145,7 +153,11 @@ fn sse(
     variant: &Variant,
     trial: &mut Trial,
 ) -> Result<(), String> {
-    let url = format!("{}{}", server.base_url(), scenario.path.as_deref().unwrap_or("/sse"));
+    let url = format!(
+        "{}{}",
+        server.base_url(),
+        scenario.path.as_deref().unwrap_or("/sse")
+    );
     let summary_and_stats = stream_load(context, server, &url, scenario, variant, None)?;
     let (summary, stats) = summary_and_stats;
     // All streams are open at the peak; memory per stream is the peak over idle, per stream.
@@ -226,10 +238,7 @@ fn idle_connections(
     trial: &mut Trial,
 ) -> Result<(), String> {
     let idle = idle_rss_kib(server);
-    let addr = server
-        .base_url()
-        .trim_start_matches("http://")
-        .to_string();
+    let addr = server.base_url().trim_start_matches("http://").to_string();
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {addr}\r\n\r\n",
         scenario.path.as_deref().unwrap_or("/plaintext")
@@ -244,7 +253,10 @@ fn idle_connections(
             } else {
                 ""
             };
-            format!("opening held connection {} of {wanted}: {e}{hint}", index + 1)
+            format!(
+                "opening held connection {} of {wanted}: {e}{hint}",
+                index + 1
+            )
         })?;
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -269,7 +281,9 @@ fn idle_connections(
         SAMPLE_EVERY,
         scenario.settle.unwrap_or(Duration::from_secs(2)),
     );
-    std::thread::sleep(scenario.settle.unwrap_or(Duration::from_secs(2)) + Duration::from_millis(500));
+    std::thread::sleep(
+        scenario.settle.unwrap_or(Duration::from_secs(2)) + Duration::from_millis(500),
+    );
     let stats = sampler.finish(idle, 0);
     drop(held);
     trial.kib_per_connection = Some((stats.rss_mean_kib - idle).max(0.0) / wanted as f64);
@@ -311,5 +325,15 @@ fn idle_rss_kib(server: &Server) -> f64 {
 /// The one place the harness calls the engine: hdr interval log to `hdr_path`.
 fn run_engine(builder: LoadBuilder, hdr_path: &Path) -> Result<Summary, String> {
     let config = builder.build().map_err(|e| e.to_string())?;
-    rtbench_load::run_with_hlog(&config, hdr_path).map_err(|e| e.to_string())
+    let mut hlog = std::fs::File::create(hdr_path)
+        .map(std::io::BufWriter::new)
+        .map_err(|e| format!("{}: {e}", hdr_path.display()))?;
+    let hooks = Hooks {
+        hlog: Some(&mut hlog),
+        hgrm: None,
+    };
+    let summary = rtbench_load::run_with(&config, hooks).map_err(|e| e.to_string())?;
+    hlog.flush()
+        .map_err(|e| format!("{}: {e}", hdr_path.display()))?;
+    Ok(summary)
 }

@@ -10,6 +10,8 @@ mod cmd_report;
 mod cmd_run;
 mod cmd_targets;
 mod common;
+mod progress;
+mod summary_table;
 
 /// Benchmarks HTTP servers across runtimes.
 #[derive(Parser)]
