@@ -6,7 +6,8 @@
 //!
 //! One mio thread serves every request, so thousands of concurrent streams cost one thread. It
 //! watches each socket for the peer's close between tokens (not only at the next write), so the
-//! moment a target abandons its upstream request is recorded to about a millisecond.
+//! moment a target abandons its upstream request is recorded to about a millisecond. A peer that
+//! half-closes (shuts down its writing side) counts as gone, as it does for most servers.
 
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io::{self, Read, Write};

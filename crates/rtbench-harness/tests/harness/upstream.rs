@@ -50,7 +50,7 @@ fn streams_the_configured_tokens_on_schedule_then_ends() {
         assert_eq!(seq, k);
         if k == 1 {
             first_sent = sent_ns;
-            assert!(start.elapsed() < Duration::from_millis(20));
+            assert!(start.elapsed() < Duration::from_millis(100));
         } else {
             let since_first = Duration::from_nanos(sent_ns - first_sent);
             assert!(
@@ -82,7 +82,8 @@ fn a_client_leaving_between_tokens_is_seen_at_once() {
         .unwrap()
         .duration_since(left)
         .unwrap_or_default();
-    assert!(after < Duration::from_millis(50), "{after:?}");
+    // Far sooner than the next write, a second away (usually about a millisecond).
+    assert!(after < Duration::from_millis(200), "{after:?}");
     assert!(!conn.completed);
     assert_eq!(conn.tokens_sent, 1);
     assert_eq!(upstream.open_count(), 0);
