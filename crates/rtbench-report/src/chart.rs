@@ -218,14 +218,14 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
             id: "hello-rps".into(),
             title: title.into(),
             caption: format!(
-                "Left: measured req/s at each connection count, and the survey's ballpark for \
+                "Top: measured req/s at each connection count, and the survey's ballpark for \
                  the same runtime (grey; dark grey marks the claimed range, an arrow an open \
-                 range such as 600k+). Absolute figures depend on the machine, so the right \
+                 range such as 600k+). Absolute figures depend on the machine, so the bottom \
                  panel compares ratios to the fastest target: measured (the target's best \
                  connection count) against the survey's. {WHISKERS}"
             ),
             body: Body::Bars {
-                columns: 2,
+                columns: 1,
                 panels: vec![absolute, ratios],
             },
         });
@@ -300,13 +300,13 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
             id: "memory-10k".into(),
             title: title.into(),
             caption: format!(
-                "Left: mean RSS of the server while it serves GET /json at exactly 10,000 req/s \
+                "Top: mean RSS of the server while it serves GET /json at exactly 10,000 req/s \
                  (open model), beside the survey's figure (grey). A run that fell below 98% of \
-                 the rate is marked not sustained and has no figure. Right: ratio to the leanest \
+                 the rate is marked not sustained and has no figure. Bottom: ratio to the leanest \
                  target, measured against the survey's. {WHISKERS}"
             ),
             body: Body::Bars {
-                columns: 2,
+                columns: 1,
                 panels: vec![absolute, claim_panel(report, Claim::Memory)],
             },
         });

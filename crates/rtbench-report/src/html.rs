@@ -61,7 +61,9 @@ fn inline(s: &str) -> String {
 
 fn table(out: &mut dyn Write, t: &Table) -> io::Result<()> {
     writeln!(out, "<table id=\"{}\">", escape(&t.id))?;
-    writeln!(out, "<caption>{}</caption>", inline(&t.title))?;
+    if !t.title.is_empty() {
+        writeln!(out, "<caption>{}</caption>", inline(&t.title))?;
+    }
     write!(out, "<thead><tr>")?;
     for h in &t.headers {
         write!(out, "<th>{}</th>", inline(h))?;

@@ -39,6 +39,7 @@ mod markdown;
 mod model;
 mod output;
 mod plot;
+mod raster;
 mod read;
 mod stats;
 mod survey;

@@ -12,7 +12,7 @@ fn cell(s: &str) -> String {
 }
 
 fn table(out: &mut dyn Write, t: &Table) -> io::Result<()> {
-    if !t.title.is_empty() && t.id != "environment" {
+    if !t.title.is_empty() {
         writeln!(out, "**{}**\n", t.title)?;
     }
     if let Some(intro) = &t.intro {

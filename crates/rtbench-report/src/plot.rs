@@ -6,6 +6,7 @@
 use std::io;
 use std::sync::OnceLock;
 
+use ab_glyph::FontRef;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -13,18 +14,20 @@ use plotters::style::FontStyle;
 
 use crate::chart::{Bar, BarKind, Body, Chart, Panel, Spectrum};
 use crate::model::Rgb;
+use crate::raster::{layout, Canvas};
 use crate::units::Unit;
 
 /// DejaVu Sans 2.37; licence in `assets/LICENSE-DejaVu.txt`.
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-/// The family name charts ask for; SVG viewers fall back to their own sans-serif.
-const FAMILY: &str = "sans-serif";
+/// The family charts ask for: the bundled font by name (SVG viewers that have it use it, others
+/// fall back to their sans-serif); also the key the font is registered under for layout.
+const FAMILY: &str = "DejaVu Sans, sans-serif";
 
 const TITLE_H: u32 = 56;
 const FOOTER_H: u32 = 66;
-const PANEL_CAPTION_H: u32 = 34;
+const PANEL_CAPTION_H: u32 = 44;
 const AXIS_H: u32 = 52;
-const ROW_H: u32 = 22;
+const ROW_H: u32 = 24;
 const GROUP_GAP: u32 = 12;
 const SPECTRUM_H: u32 = 760;
 
@@ -40,16 +43,27 @@ const MISSING_TEXT: RGBColor = RGBColor(0x80, 0x10, 0x10);
 
 type DrawResult<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
-/// Registers the bundled font once; every later call returns the first outcome.
-fn ensure_font() -> io::Result<()> {
-    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
-    REGISTERED
+/// The bundled font, parsed and registered with plotters once (the SVG backend lays text out
+/// through plotters' font table); every later call returns the first outcome.
+fn font() -> io::Result<FontRef<'static>> {
+    static PARSED: OnceLock<Result<FontRef<'static>, String>> = OnceLock::new();
+    PARSED
         .get_or_init(|| {
+            let bad = "the bundled DejaVu Sans font could not be parsed".to_string();
             plotters::style::register_font(FAMILY, FontStyle::Normal, FONT)
-                .map_err(|_| "the bundled DejaVu Sans font could not be parsed".to_string())
+                .map_err(|_| bad.clone())?;
+            FontRef::try_from_slice(FONT).map_err(|_| bad)
         })
         .clone()
         .map_err(io::Error::other)
+}
+
+/// Width in pixels of `s` at `size` px per em, as the PNG canvas draws it.
+fn text_width(s: &str, size: u32) -> i32 {
+    match font() {
+        Ok(f) => layout(&f, s, f64::from(size)).1.ceil() as i32,
+        Err(_) => (s.chars().count() as u32 * size * 6 / 10) as i32,
+    }
 }
 
 /// The chart's size in pixels (the same for SVG and PNG).
@@ -75,7 +89,7 @@ fn panel_height(p: &Panel) -> u32 {
 
 /// The chart as an SVG document.
 pub(crate) fn svg(chart: &Chart) -> io::Result<String> {
-    ensure_font()?;
+    font()?;
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, size(chart)).into_drawing_area();
@@ -88,11 +102,12 @@ pub(crate) fn svg(chart: &Chart) -> io::Result<String> {
 
 /// The chart as a PNG image written to `out`.
 pub(crate) fn png(chart: &Chart, out: &mut dyn io::Write) -> io::Result<()> {
-    ensure_font()?;
+    let font = font()?;
     let (w, h) = size(chart);
     let mut buf = vec![0u8; w as usize * h as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        let canvas = Canvas::new(BitMapBackend::with_buffer(&mut buf, (w, h)), font);
+        let root = canvas.into_drawing_area();
         draw(chart, &root).map_err(|e| io::Error::other(format!("chart {}: {e}", chart.id)))?;
         root.present()
             .map_err(|e| io::Error::other(format!("chart {}: {e}", chart.id)))?;
@@ -142,13 +157,24 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Dra
         Body::Bars { columns, panels } => {
             let columns = (*columns).max(1);
             let col_w = w / columns as u32;
+            // One label column for every panel, so stacked panels share their value axis.
+            let groups = || panels.iter().flat_map(|p| &p.groups);
+            let group_w = groups()
+                .map(|g| text_width(&g.label, 15))
+                .max()
+                .unwrap_or(0);
+            let bar_w = groups()
+                .flat_map(|g| &g.bars)
+                .map(|b| text_width(&b.label, 12))
+                .max()
+                .unwrap_or(0);
+            let label_w = (10 + 18 + group_w + 16 + bar_w + 10).clamp(200, 420) as u32;
             let mut y = TITLE_H;
             for row in panels.chunks(columns) {
                 let row_h = row.iter().map(panel_height).max().unwrap_or(0);
                 for (i, p) in row.iter().enumerate() {
                     let x = i as u32 * col_w;
                     let area = root.margin(y, h - y - row_h, x, w - x - col_w);
-                    let label_w = if columns > 1 { 250 } else { 290 };
                     draw_panel(root, &area, p, label_w)?;
                 }
                 y += row_h;
@@ -252,8 +278,8 @@ fn draw_panel<DB: DrawingBackend>(
     let x_max = data_max * 1.55;
 
     let mut chart = ChartBuilder::on(area)
-        .caption(panel.title.clone(), (FAMILY, 17).into_font().color(&INK))
-        .margin_top(6)
+        .caption(panel.title.clone(), (FAMILY, 18).into_font().color(&INK))
+        .margin_top(14)
         .margin_right(16)
         .margin_bottom(4)
         .x_label_area_size(AXIS_H - 6)
@@ -267,8 +293,8 @@ fn draw_panel<DB: DrawingBackend>(
         .x_labels(6)
         .x_label_formatter(&formatter)
         .x_desc(panel.axis.clone())
-        .axis_desc_style((FAMILY, 13).into_font().color(&MUTED))
-        .label_style((FAMILY, 12).into_font().color(&MUTED))
+        .axis_desc_style((FAMILY, 14).into_font().color(&MUTED))
+        .label_style((FAMILY, 13).into_font().color(&MUTED))
         .bold_line_style(GRID)
         .light_line_style(TRANSPARENT)
         .axis_style(MUTED)
@@ -287,9 +313,9 @@ fn draw_panel<DB: DrawingBackend>(
             colour.filled(),
         ))?;
         root.draw(&Text::new(
-            clip(&group.label, 24),
+            group.label.clone(),
             (label_x + 18, gy),
-            text(14, &INK, HPos::Left),
+            text(15, &INK, HPos::Left),
         ))?;
     }
     for (g, b, yc) in &rows {
@@ -301,11 +327,11 @@ fn draw_panel<DB: DrawingBackend>(
         root.draw(&Text::new(
             bar.label.clone(),
             (axis_x - 8, py),
-            text(11, &MUTED, HPos::Right),
+            text(12, &MUTED, HPos::Right),
         ))?;
         let value_label = |x: f64, s: String, c: &RGBColor| {
             let (px, _) = at(x, *yc);
-            root.draw(&Text::new(s, (px + 8, py), text(12, c, HPos::Left)))
+            root.draw(&Text::new(s, (px + 8, py), text(13, c, HPos::Left)))
         };
         match &bar.kind {
             BarKind::Measured {
@@ -338,11 +364,17 @@ fn draw_panel<DB: DrawingBackend>(
                 if let Some(note) = note.as_ref().filter(|n| !n.is_empty()) {
                     s = format!("{s}  {note}");
                 }
-                let style = text(12, &INK, HPos::Left);
-                x += draw_text_width(root, &s, (x, py), &style)?;
+                let style = text(13, &INK, HPos::Left);
+                x += draw_text_width(root, &s, (x, py), &style, 13)?;
                 if !flags.is_empty() {
-                    let warn = text(12, &WARN, HPos::Left);
-                    draw_text_width(root, &format!("  ⚠ {}", flags.join(", ")), (x, py), &warn)?;
+                    let warn = text(13, &WARN, HPos::Left);
+                    draw_text_width(
+                        root,
+                        &format!("  ⚠ {}", flags.join(", ")),
+                        (x, py),
+                        &warn,
+                        13,
+                    )?;
                 }
             }
             BarKind::Claimed { low, high, text: t } => {
@@ -400,12 +432,12 @@ fn draw_panel<DB: DrawingBackend>(
                     [(axis_x, py - half), (x1, py + half)],
                     MISSING_INK.stroke_width(1),
                 ))?;
-                // About 6.5 px per character at 12 px.
-                let room = (right_px - x1 - 12).max(60) as usize * 2 / 13;
+                // About 7 px per character at 13 px.
+                let room = (right_px - x1 - 12).max(60) as usize / 7;
                 root.draw(&Text::new(
                     clip(why, room),
                     (x1 + 8, py),
-                    text(12, &MISSING_TEXT, HPos::Left),
+                    text(13, &MISSING_TEXT, HPos::Left),
                 ))?;
             }
         }
@@ -419,10 +451,26 @@ fn draw_text_width<DB: DrawingBackend>(
     s: &str,
     pos: (i32, i32),
     style: &TextStyle,
+    size: u32,
 ) -> DrawResult<i32, DB> {
     root.draw(&Text::new(s.to_string(), pos, style.clone()))?;
-    let (w, _) = root.estimate_text_size(s, style)?;
-    Ok(w as i32)
+    Ok(text_width(s, size))
+}
+
+/// 1, 2, 5, 10, 20, 50 … within `lo..hi`: more ticks than decades alone on a log axis.
+fn one_two_five(lo: f64, hi: f64) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut decade = 10f64.powf(lo.log10().floor());
+    while decade <= hi {
+        for m in [1.0, 2.0, 5.0] {
+            let v = decade * m;
+            if v >= lo && v <= hi {
+                out.push(v);
+            }
+        }
+        decade *= 10.0;
+    }
+    out
 }
 
 fn percentile_label(x: f64) -> String {
@@ -457,7 +505,7 @@ fn draw_spectrum<DB: DrawingBackend>(
             (1.6f64..20_000f64)
                 .log_scale()
                 .with_key_points(vec![2.0, 4.0, 10.0, 100.0, 1_000.0, 10_000.0]),
-            (lo..hi).log_scale(),
+            (lo..hi).log_scale().with_key_points(one_two_five(lo, hi)),
         )?;
     let xf = |x: &f64| percentile_label(*x);
     let yf = |y: &f64| Unit::Micros.tick(*y);
@@ -557,6 +605,14 @@ mod tests {
         assert_eq!(percentile_label(10.0), "90%");
         assert_eq!(percentile_label(1_000.0), "99.9%");
         assert_eq!(percentile_label(10_000.0), "99.99%");
+    }
+
+    #[test]
+    fn log_ticks() {
+        assert_eq!(
+            one_two_five(80.0, 1200.0),
+            vec![100.0, 200.0, 500.0, 1000.0]
+        );
     }
 
     #[test]

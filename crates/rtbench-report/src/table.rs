@@ -207,7 +207,8 @@ pub(crate) fn environment(report: &Report) -> Table {
     rows.push(("Runtime versions", versions));
     Table {
         id: "environment".into(),
-        title: "Environment".into(),
+        // The section heading names it.
+        title: String::new(),
         intro: None,
         headers: vec!["".into(), "value".into()],
         rows: rows
