@@ -31,18 +31,13 @@ pub const CONFIDENCE: f64 = 0.95;
 #[non_exhaustive]
 pub enum CompareError {
     /// A run.json or thresholds file could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("{}: cannot read: {error}", path.display())]
+    Read { path: PathBuf, error: io::Error },
     /// A run.json is not JSON, or not a run.
-    #[error("{}: not a valid run.json: {source}", path.display())]
+    #[error("{}: not a valid run.json: {error}", path.display())]
     Json {
         path: PathBuf,
-        #[source]
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
     /// A run.json written by another schema version.
     #[error("{}: schema_version {found}, but this rtbench reads version {expected}", path.display())]
@@ -78,9 +73,9 @@ pub fn load_run(path: &Path) -> Result<Run, CompareError> {
     } else {
         path.to_path_buf()
     };
-    let text = std::fs::read_to_string(&file).map_err(|source| CompareError::Read {
+    let text = std::fs::read_to_string(&file).map_err(|error| CompareError::Read {
         path: file.clone(),
-        source,
+        error,
     })?;
     // The version is checked before the full parse so an old or new file is reported as such,
     // not as whichever field happened to change.
@@ -88,9 +83,9 @@ pub fn load_run(path: &Path) -> Result<Run, CompareError> {
     struct Head {
         schema_version: Option<serde_json::Value>,
     }
-    let head: Head = serde_json::from_str(&text).map_err(|source| CompareError::Json {
+    let head: Head = serde_json::from_str(&text).map_err(|error| CompareError::Json {
         path: file.clone(),
-        source,
+        error,
     })?;
     match head.schema_version {
         Some(v) if v.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
@@ -102,7 +97,7 @@ pub fn load_run(path: &Path) -> Result<Run, CompareError> {
             })
         }
     }
-    serde_json::from_str(&text).map_err(|source| CompareError::Json { path: file, source })
+    serde_json::from_str(&text).map_err(|error| CompareError::Json { path: file, error })
 }
 
 /// A compared figure. [`Metric::key`] is its name in `--gate`, thresholds files and JSON output.
@@ -329,9 +324,9 @@ impl Thresholds {
 
     /// The defaults overridden by the TOML file at `path`.
     pub fn from_toml_file(path: &Path) -> Result<Thresholds, CompareError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CompareError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| CompareError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         let mut t = Thresholds::default();
         t.apply_toml(&text, path)?;

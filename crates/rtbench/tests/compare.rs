@@ -118,6 +118,11 @@ fn corrupt_json_exits_2_naming_the_file() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert_eq!(
+        err.matches("EOF while parsing").count(),
+        1,
+        "cause once: {err}"
+    );
     assert!(stdout(&o).is_empty());
 }
 
