@@ -13,6 +13,7 @@ use rtbench_load::parse_stamp;
 use rtbench_results::{CheckResult, CheckStatus};
 
 use crate::probe::{self, Exchange, Head, ProbeError, Received};
+use crate::relay;
 use crate::UpstreamServer;
 
 /// How long one plain request may take.
@@ -454,6 +455,9 @@ fn check_relay(addr: SocketAddr, upstream: &UpstreamServer) -> CheckResult {
 /// Every token arrives, in order, within [`RELAY_HELD_BACK`] of its upstream send.
 fn relay_in_order(addr: SocketAddr, upstream: &UpstreamServer, mut v: Verdict) -> Verdict {
     let path = "/sse-relay";
+    if let Err(e) = relay::warm_up(&format!("http://{addr}"), upstream) {
+        return v.fail(format!("warm-up stream: {e}"));
+    }
     upstream.set_stream(RELAY_TOKENS, RELAY_INTERVAL);
     let deadline = Instant::now() + REQUEST_TIMEOUT + RELAY_INTERVAL * RELAY_TOKENS;
     let x = match Exchange::open(addr, path, deadline) {
