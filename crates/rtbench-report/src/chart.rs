@@ -154,9 +154,17 @@ fn panel(
         .targets
         .iter()
         .map(|t| {
+            // A single cell needs no label to tell its bars apart.
+            let name = |sc: &str, v: &str| {
+                if cells.len() == 1 {
+                    String::new()
+                } else {
+                    label(sc, v)
+                }
+            };
             let bars = cells
                 .iter()
-                .map(|(sc, v)| bar(label(sc, v), &report.figure(sc, v, t, measure)))
+                .map(|(sc, v)| bar(name(sc, v), &report.figure(sc, v, t, measure)))
                 .collect();
             group(t, bars)
         })
@@ -248,7 +256,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
                 columns: 1,
                 panels: vec![panel(
                     report,
-                    "Requests per second",
+                    "Closed model: keep-alive, no pipelining, one bar per connection count",
                     "requests per second (higher is better)",
                     &cells,
                     Measure::Rps,
@@ -358,7 +366,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
                 columns: 1,
                 panels: vec![panel(
                     report,
-                    "CPU per request",
+                    "User + system CPU of the server's process tree ÷ completed requests",
                     "server CPU µs per request (lower is better)",
                     &cpu_cells,
                     Measure::CpuPerRequest,
@@ -465,7 +473,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
                 columns: 1,
                 panels: vec![panel(
                     report,
-                    "Cold start",
+                    "Median of each trial's starts",
                     "ms to the first 200 on /health (lower is better)",
                     &cells,
                     Measure::ColdStart,
@@ -491,7 +499,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
                 columns: 1,
                 panels: vec![panel(
                     report,
-                    "Memory per idle connection",
+                    "(RSS with K idle keep-alive connections − RSS before) ÷ K",
                     "KiB per connection (lower is better)",
                     &cells,
                     Measure::KibPerConnection,

@@ -824,7 +824,7 @@ impl Report {
 }
 
 /// A variant in words: `c64` → "64 conns", `k10000` → "10k idle conns", `s100` → "100
-/// streams"; other names are shown as they are. Thousands are written `k`, never with a comma
+/// streams", `r10000` → "10k req/s"; other names are shown as they are. Thousands are written `k`, never with a comma
 /// that small type turns into a European thousands point.
 pub(crate) fn variant_label(variant: &str) -> String {
     let (prefix, rest) = variant.split_at(variant.len().min(1));
@@ -840,6 +840,7 @@ pub(crate) fn variant_label(variant: &str) -> String {
         "c" => format!("{n} conns"),
         "k" => format!("{n} idle conns"),
         "s" => format!("{n} streams"),
+        "r" => format!("{n} req/s"),
         _ => variant.to_string(),
     }
 }
@@ -885,6 +886,7 @@ mod tests {
         assert_eq!(variant_label("k10000"), "10k idle conns");
         assert_eq!(variant_label("s1500"), "1500 streams");
         assert_eq!(variant_label("s100"), "100 streams");
+        assert_eq!(variant_label("r10000"), "10k req/s");
         assert_eq!(variant_label("warm"), "warm");
         assert_eq!(variant_label(""), "");
     }

@@ -123,7 +123,7 @@ fn full_run_produces_every_file() {
             "latency-plaintext-c256",
             "latency-json-c64",
             "latency-json-c256",
-            "latency-rate-10k",
+            "latency-rate-10k-r10000",
             "cpu-per-request",
             "sse",
             "cold-start",
@@ -215,7 +215,8 @@ fn failed_unavailable_client_bound_and_unsustained_cells_are_marked() {
     );
     let sse = svg("sse");
     assert!(sse.contains("leaked: 3 upstream request(s) never closed"));
-    let latency = svg("latency-rate-10k");
+    assert!(sse.contains("leaked: 30 upstream request(s) never closed"));
+    let latency = svg("latency-rate-10k-r10000");
     assert!(latency.contains("FAILED: verification failed"));
     assert!(latency.contains("no line"));
 
