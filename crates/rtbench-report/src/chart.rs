@@ -189,12 +189,13 @@ fn cells_of<'a>(report: &'a Report, name: &'a str) -> Vec<(&'a str, &'a str)> {
 pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
     let mut charts = Vec::new();
     let mut skipped = Vec::new();
-    let mut skip = |title: &str, scenarios: &str| {
+    let mut skip = |title: &str, reason: String| {
         skipped.push(Skipped {
             title: title.into(),
-            reason: format!("the run has no {scenarios} scenario"),
+            reason,
         })
     };
+    let no = |scenarios: &str| format!("the run has no {scenarios} scenario");
     let by_variant = |_: &str, v: &str| variant_label(v);
 
     // (a) §8: hello-world req/s beside the survey's ballpark, absolute and as ratios.
@@ -238,7 +239,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
             },
         });
     } else {
-        skip(title, "`plaintext`");
+        skip(title, no("`plaintext`"));
     }
 
     // (b) JSON req/s.
@@ -265,7 +266,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
             },
         });
     } else {
-        skip(title, "`json`");
+        skip(title, no("`json`"));
     }
 
     // (c) §11: memory at 10k req/s beside the survey's figure.
@@ -319,7 +320,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
             },
         });
     } else {
-        skip(title, "`rate-10k`");
+        skip(title, no("`rate-10k`"));
     }
 
     // (d) Latency spectra, one per load cell.
@@ -336,7 +337,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
     if !any_latency {
         skip(
             "Latency by percentile",
-            "load (`plaintext`, `json` or `rate-10k`)",
+            "no trial of the run timed requests (closed or open model)".into(),
         );
     }
 
@@ -375,7 +376,11 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
             },
         });
     } else {
-        skip(title, "load scenario with server CPU figures (any");
+        skip(
+            title,
+            "no trial that timed requests (closed or open model) recorded server CPU per request"
+                .into(),
+        );
     }
 
     // (f) SSE: four panels, each present when its scenario is.
@@ -458,7 +463,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
             body: Body::Bars { columns: 2, panels },
         });
     } else {
-        skip(title, "`sse` or `sse-relay`");
+        skip(title, no("`sse` or `sse-relay`"));
     }
 
     // (g) Cold start.
@@ -482,7 +487,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
             },
         });
     } else {
-        skip(title, "`cold-start`");
+        skip(title, no("`cold-start`"));
     }
 
     // (h) Memory per idle connection.
@@ -508,7 +513,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
             },
         });
     } else {
-        skip(title, "`idle-connections`");
+        skip(title, no("`idle-connections`"));
     }
     (charts, skipped)
 }

@@ -395,7 +395,9 @@ pub(crate) struct ClaimRow {
     pub figure: Option<Figure>,
     /// The variant the figure comes from (§8 takes each target's best concurrency).
     pub variant: String,
-    pub rank: Option<usize>,
+    /// Measured ranks the row can take: a span where its trials' min–max overlaps another
+    /// row's, because trial noise cannot order them.
+    pub rank: Option<(usize, usize)>,
     pub ratio: Option<f64>,
     pub verdict: Verdict,
 }
@@ -690,6 +692,12 @@ impl Report {
         let ranks = stats::ranks(&medians, hib);
         let ratios = stats::ratios_to_best(&medians, hib);
         let measured: Vec<usize> = (0..rows.len()).filter(|i| medians[*i].is_some()).collect();
+        let trial_ranges: Vec<(f64, Option<f64>)> = measured
+            .iter()
+            .filter_map(|i| rows[*i].figure.as_ref()?.measured())
+            .map(|m| (m.spread.min, Some(m.spread.max)))
+            .collect();
+        let measured_spans = stats::rank_spans(&trial_ranges, hib);
         let ranges: Vec<(f64, Option<f64>)> = measured
             .iter()
             .map(|i| {
@@ -721,10 +729,10 @@ impl Report {
             let f = survey_best.expect("at least one measured row");
             row.survey_rank = Some(spans[k]);
             row.survey_ratio = Some((b.low / f, b.high.map(|h| h / f)));
-            row.rank = ranks[*i];
+            row.rank = Some(measured_spans[k]);
             row.ratio = ratios[*i];
         }
-        for row in &mut rows {
+        for (row, median_rank) in rows.iter_mut().zip(&ranks) {
             let Some(figure) = &row.figure else { continue };
             row.verdict = match (
                 figure,
@@ -746,7 +754,9 @@ impl Report {
                             )
                         }
                         Direction::Better
-                            if claim == Claim::Hello && best_client_bound && rank > 1 =>
+                            if claim == Claim::Hello
+                                && best_client_bound
+                                && *median_rank != Some(1) =>
                         {
                             Verdict::Inconclusive(
                                 d,

@@ -14,7 +14,7 @@ use plotters::style::FontStyle;
 
 use crate::chart::{Bar, BarKind, Body, Chart, Panel, Spectrum};
 use crate::model::Rgb;
-use crate::raster::{layout, Canvas};
+use crate::raster::{layout, Canvas, EM_TO_PLOTTERS};
 use crate::units::Unit;
 
 /// DejaVu Sans 2.37; licence in `assets/LICENSE-DejaVu.txt`.
@@ -58,11 +58,11 @@ fn font() -> io::Result<FontRef<'static>> {
         .map_err(io::Error::other)
 }
 
-/// Width in pixels of `s` at `size` px per em, as the PNG canvas draws it.
-fn text_width(s: &str, size: u32) -> i32 {
+/// Width in pixels of `s` at `em` px per em, as the PNG canvas draws it.
+fn text_width(s: &str, em: u32) -> i32 {
     match font() {
-        Ok(f) => layout(&f, s, f64::from(size)).1.ceil() as i32,
-        Err(_) => (s.chars().count() as u32 * size * 6 / 10) as i32,
+        Ok(f) => layout(&f, s, f64::from(em)).1.ceil() as i32,
+        Err(_) => (s.chars().count() as u32 * em * 6 / 10) as i32,
     }
 }
 
@@ -124,8 +124,14 @@ fn rgb(c: Rgb) -> RGBColor {
     RGBColor(c.0, c.1, c.2)
 }
 
-fn text<'a>(size: u32, colour: &'a RGBColor, h: HPos) -> TextStyle<'a> {
-    TextStyle::from((FAMILY, size).into_font())
+/// The chart font at `em` pixels per em. plotters' sizes are line heights (its SVG backend
+/// writes `font-size` = size / 1.24), so the size given to plotters is scaled up to match.
+fn face(em: u32) -> FontDesc<'static> {
+    (FAMILY, f64::from(em) * EM_TO_PLOTTERS).into_font()
+}
+
+fn text<'a>(em: u32, colour: &'a RGBColor, h: HPos) -> TextStyle<'a> {
+    TextStyle::from(face(em))
         .color(colour)
         .pos(Pos::new(h, VPos::Center))
 }
@@ -278,7 +284,7 @@ fn draw_panel<DB: DrawingBackend>(
     let x_max = data_max * 1.55;
 
     let mut chart = ChartBuilder::on(area)
-        .caption(panel.title.clone(), (FAMILY, 18).into_font().color(&INK))
+        .caption(panel.title.clone(), face(18).color(&INK))
         .margin_top(14)
         .margin_right(16)
         .margin_bottom(4)
@@ -293,8 +299,8 @@ fn draw_panel<DB: DrawingBackend>(
         .x_labels(6)
         .x_label_formatter(&formatter)
         .x_desc(panel.axis.clone())
-        .axis_desc_style((FAMILY, 14).into_font().color(&MUTED))
-        .label_style((FAMILY, 13).into_font().color(&MUTED))
+        .axis_desc_style(face(14).color(&MUTED))
+        .label_style(face(13).color(&MUTED))
         .bold_line_style(GRID)
         .light_line_style(TRANSPARENT)
         .axis_style(MUTED)
@@ -358,23 +364,18 @@ fn draw_panel<DB: DrawingBackend>(
                     root.draw(&PathElement::new(vec![(a, py - 5), (a, py + 5)], whisker))?;
                     root.draw(&PathElement::new(vec![(b, py - 5), (b, py + 5)], whisker))?;
                 }
+                // Pieces drawn one after another with pixel gaps: SVG collapses repeated spaces.
                 let (px, _) = at(median.max(*max), *yc);
                 let mut x = px + 8;
-                let mut s = unit.label(*median);
+                let ink = text(13, &INK, HPos::Left);
+                x += draw_text_width(root, &unit.label(*median), (x, py), &ink, 13)? + 10;
                 if let Some(note) = note.as_ref().filter(|n| !n.is_empty()) {
-                    s = format!("{s}  {note}");
+                    x += draw_text_width(root, note, (x, py), &ink, 13)? + 10;
                 }
-                let style = text(13, &INK, HPos::Left);
-                x += draw_text_width(root, &s, (x, py), &style, 13)?;
                 if !flags.is_empty() {
                     let warn = text(13, &WARN, HPos::Left);
-                    draw_text_width(
-                        root,
-                        &format!("  ⚠ {}", flags.join(", ")),
-                        (x, py),
-                        &warn,
-                        13,
-                    )?;
+                    let flags = format!("⚠ {}", flags.join(", "));
+                    draw_text_width(root, &flags, (x, py), &warn, 13)?;
                 }
             }
             BarKind::Claimed { low, high, text: t } => {
@@ -515,8 +516,8 @@ fn draw_spectrum<DB: DrawingBackend>(
         .y_label_formatter(&yf)
         .x_desc("percentile (axis: log of 1/(1−p), so each step right is ten times rarer)")
         .y_desc("latency (log scale)")
-        .axis_desc_style((FAMILY, 14).into_font().color(&MUTED))
-        .label_style((FAMILY, 13).into_font().color(&INK))
+        .axis_desc_style(face(14).color(&MUTED))
+        .label_style(face(13).color(&INK))
         .bold_line_style(GRID)
         .light_line_style(TRANSPARENT)
         .axis_style(MUTED)
@@ -572,7 +573,7 @@ fn draw_spectrum<DB: DrawingBackend>(
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FAMILY, 14).into_font().color(&INK))
+        .label_font(face(14).color(&INK))
         .background_style(WHITE.mix(0.9))
         .border_style(MUTED)
         .margin(12)

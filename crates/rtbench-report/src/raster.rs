@@ -17,6 +17,8 @@ use plotters_backend::{
 const X_HEIGHT_EM: f32 = 0.547;
 /// The SVG backend's `dy` for top-anchored text.
 const TOP_EM: f32 = 0.76;
+/// plotters' text sizes are line heights: its SVG backend writes `font-size` = size / 1.24.
+pub(crate) const EM_TO_PLOTTERS: f64 = 1.24;
 
 /// A bitmap backend whose text is drawn with `font`.
 pub(crate) struct Canvas<'a> {
@@ -133,7 +135,8 @@ impl DrawingBackend for Canvas<'_> {
         text: &str,
         style: &TStyle,
     ) -> Result<(u32, u32), DrawingErrorKind<Self::ErrorType>> {
-        let (_, width) = layout(&self.font, text, style.size());
+        let em = style.size() / EM_TO_PLOTTERS;
+        let (_, width) = layout(&self.font, text, em);
         Ok((width.ceil() as u32, style.size().ceil() as u32))
     }
 
@@ -147,8 +150,9 @@ impl DrawingBackend for Canvas<'_> {
         if colour.alpha == 0.0 {
             return Ok(());
         }
-        let size = style.size() as f32;
-        let (glyphs, width) = layout(&self.font, text, style.size());
+        let em = style.size() / EM_TO_PLOTTERS;
+        let size = em as f32;
+        let (glyphs, width) = layout(&self.font, text, em);
         let anchor = style.anchor();
         let dx = match anchor.h_pos {
             HPos::Left => 0.0,

@@ -128,13 +128,14 @@ pub enum Direction {
 /// - `ratio` is the row's measured figure over the best measured row's figure; `claimed` is the
 ///   survey's range of that ratio (each ballpark bound over the survey's figure for the best
 ///   row), widened by [`TOLERANCE`] on both sides.
-/// - `rank` is the measured rank; `span` the ranks the survey's overlapping ballparks allow.
-/// - Consistent when the ratio lies in the widened range and the rank in the span. Otherwise the
-///   ratio decides the direction when it lies outside the range, else the rank does.
+/// - `rank` is the span of ranks the measured row can take (trials whose min–max overlap cannot
+///   be ordered); `span` the ranks the survey's overlapping ballparks allow.
+/// - Consistent when the ratio lies in the widened range and the two rank spans meet. Otherwise
+///   the ratio decides the direction when it lies outside the range, else the rank does.
 pub fn judge(
     ratio: f64,
     claimed: (f64, Option<f64>),
-    rank: usize,
+    rank: (usize, usize),
     span: (usize, usize),
     higher_is_better: bool,
 ) -> Direction {
@@ -155,9 +156,9 @@ pub fn judge(
         larger
     } else if ratio < low {
         smaller
-    } else if rank < span.0 {
+    } else if rank.1 < span.0 {
         Direction::Better
-    } else if rank > span.1 {
+    } else if rank.0 > span.1 {
         Direction::Worse
     } else {
         Direction::Consistent
@@ -191,18 +192,19 @@ mod tests {
         use Direction::*;
         // Go claimed at 0.42–0.67 of the fastest, rank 2–3.
         let go = (250.0 / 600.0, Some(400.0 / 600.0));
-        assert_eq!(judge(0.55, go, 2, (2, 3), true), Consistent);
-        assert_eq!(judge(0.80, go, 2, (2, 3), true), Consistent); // within +25%
-        assert_eq!(judge(0.90, go, 2, (2, 3), true), Better);
-        assert_eq!(judge(0.30, go, 3, (2, 3), true), Worse);
-        assert_eq!(judge(0.55, go, 4, (2, 3), true), Worse); // ratio fine, overtaken
-        assert_eq!(judge(0.55, go, 1, (2, 3), true), Better);
+        assert_eq!(judge(0.55, go, (2, 2), (2, 3), true), Consistent);
+        assert_eq!(judge(0.80, go, (2, 2), (2, 3), true), Consistent); // within +25%
+        assert_eq!(judge(0.90, go, (2, 2), (2, 3), true), Better);
+        assert_eq!(judge(0.30, go, (3, 3), (2, 3), true), Worse);
+        assert_eq!(judge(0.55, go, (4, 4), (2, 3), true), Worse); // ratio fine, overtaken
+        assert_eq!(judge(0.55, go, (3, 4), (2, 3), true), Consistent); // a tie with the 3rd
+        assert_eq!(judge(0.55, go, (1, 1), (2, 3), true), Better);
         // Memory: lower is better, a larger ratio is heavier.
-        assert_eq!(judge(3.0, (1.6, Some(1.6)), 2, (2, 2), false), Worse);
-        assert_eq!(judge(1.0, (1.6, Some(1.6)), 2, (2, 2), false), Better);
+        assert_eq!(judge(3.0, (1.6, Some(1.6)), (2, 2), (2, 2), false), Worse);
+        assert_eq!(judge(1.0, (1.6, Some(1.6)), (2, 2), (2, 2), false), Better);
         // The open "600k+" row cannot be beaten on ratio, only on rank.
-        assert_eq!(judge(1.0, (1.0, None), 1, (1, 1), true), Consistent);
-        assert_eq!(judge(0.7, (1.0, None), 2, (1, 1), true), Worse);
+        assert_eq!(judge(1.0, (1.0, None), (1, 1), (1, 1), true), Consistent);
+        assert_eq!(judge(0.7, (1.0, None), (2, 2), (1, 1), true), Worse);
     }
 
     #[test]

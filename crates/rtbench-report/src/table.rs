@@ -312,13 +312,15 @@ pub(crate) fn claims(report: &Report, table: &ClaimTable) -> Table {
         .iter()
         .map(|row| {
             let target = row.target.map(|i| &report.targets[i]);
-            let span = row.survey_rank.map_or("—".into(), |(a, b)| {
-                if a == b {
-                    a.to_string()
-                } else {
-                    format!("{a}–{b}")
-                }
-            });
+            let span = |s: Option<(usize, usize)>| {
+                s.map_or("—".into(), |(a, b)| {
+                    if a == b {
+                        a.to_string()
+                    } else {
+                        format!("{a}–{b}")
+                    }
+                })
+            };
             let claimed_ratio = row.survey_ratio.map_or("—".into(), |(lo, hi)| match hi {
                 Some(hi) if (hi - lo).abs() < 1e-9 => Unit::Ratio.format(lo),
                 Some(hi) => format!("{:.2}–{}", lo, Unit::Ratio.format(hi)),
@@ -345,10 +347,10 @@ pub(crate) fn claims(report: &Report, table: &ClaimTable) -> Table {
                 Cell::plain(&row.survey_row),
                 Cell::plain(target.map_or("—".to_string(), |t| t.name.clone())),
                 Cell::plain(&row.survey_text),
-                Cell::plain(span),
+                Cell::plain(span(row.survey_rank)),
                 Cell::plain(claimed_ratio),
                 measured,
-                Cell::plain(row.rank.map_or("—".into(), |r| r.to_string())),
+                Cell::plain(span(row.rank)),
                 Cell::plain(row.ratio.map_or("—".into(), |r| Unit::Ratio.format(r))),
                 verdict_cell(table.claim, &row.verdict),
             ]
@@ -356,10 +358,11 @@ pub(crate) fn claims(report: &Report, table: &ClaimTable) -> Table {
         .collect();
     let mut notes = vec![format!(
         "Ranks and ratios are taken among the rows measured in this run; the ratio is each figure \
-         over the {best} row's. The survey's rank is a span where its ballparks overlap. Verdict: \
-         consistent when the measured rank lies in the survey's span and the measured ratio lies \
-         in the survey's ratio range widened by {:.0}% either way; otherwise the ratio gives the \
-         direction when it lies outside that range, else the rank does.",
+         over the {best} row's median. A rank is a span where figures cannot be ordered: the \
+         survey's where its ballparks overlap, the measured one where the trials' min–max \
+         ranges overlap. Verdict: consistent when the two rank spans meet and the measured ratio \
+         lies in the survey's ratio range widened by {:.0}% either way; otherwise the ratio gives \
+         the direction when it lies outside that range, else the rank does.",
         (TOLERANCE - 1.0) * 100.0
     )];
     match table.claim {
