@@ -12,7 +12,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use rtbench_results::{Run, TargetStatus, Trial, SCHEMA_VERSION};
+use rtbench_results::{Run, TargetStatus, Trial};
 use serde::{Serialize, Serializer};
 
 use crate::bootstrap::{self, Interval, DEFAULT_RESAMPLES, DEFAULT_SEED};
@@ -30,22 +30,9 @@ pub const CONFIDENCE: f64 = 0.95;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CompareError {
-    /// A run.json or thresholds file could not be read.
+    /// A thresholds file could not be read.
     #[error("{}: cannot read: {error}", path.display())]
     Read { path: PathBuf, error: io::Error },
-    /// A run.json is not JSON, or not a run.
-    #[error("{}: not a valid run.json: {error}", path.display())]
-    Json {
-        path: PathBuf,
-        error: serde_json::Error,
-    },
-    /// A run.json written by another schema version.
-    #[error("{}: schema_version {found}, but this rtbench reads version {expected}", path.display())]
-    SchemaVersion {
-        path: PathBuf,
-        found: String,
-        expected: u32,
-    },
     /// A thresholds file that is not TOML.
     #[error("{}: not valid TOML: {message}", path.display())]
     Toml { path: PathBuf, message: String },
@@ -63,41 +50,6 @@ pub enum CompareError {
         key: String,
         reason: String,
     },
-}
-
-/// Reads a run from a run folder (`DIR/run.json`) or a `run.json` file, refusing other schema
-/// versions.
-pub fn load_run(path: &Path) -> Result<Run, CompareError> {
-    let file = if path.is_dir() {
-        path.join("run.json")
-    } else {
-        path.to_path_buf()
-    };
-    let text = std::fs::read_to_string(&file).map_err(|error| CompareError::Read {
-        path: file.clone(),
-        error,
-    })?;
-    // The version is checked before the full parse so an old or new file is reported as such,
-    // not as whichever field happened to change.
-    #[derive(serde::Deserialize)]
-    struct Head {
-        schema_version: Option<serde_json::Value>,
-    }
-    let head: Head = serde_json::from_str(&text).map_err(|error| CompareError::Json {
-        path: file.clone(),
-        error,
-    })?;
-    match head.schema_version {
-        Some(v) if v.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
-        found => {
-            return Err(CompareError::SchemaVersion {
-                path: file,
-                found: found.map_or_else(|| "missing".to_string(), |v| v.to_string()),
-                expected: SCHEMA_VERSION,
-            })
-        }
-    }
-    serde_json::from_str(&text).map_err(|error| CompareError::Json { path: file, error })
 }
 
 /// A compared figure. [`Metric::key`] is its name in `--gate`, thresholds files and JSON output.

@@ -48,7 +48,7 @@ mod units;
 
 pub use bootstrap::{median_change_interval, Interval, Rng, DEFAULT_RESAMPLES, DEFAULT_SEED};
 pub use compare::{
-    compare, load_run, render, CellComparison, CompareError, CompareFormat, Comparison, Metric,
+    compare, render, CellComparison, CompareError, CompareFormat, Comparison, Metric,
     MetricComparison, Presence, RunInfo, Settings, SideStats, Thresholds, TrialCounts, Verdict,
     CONFIDENCE, MIN_TRIALS,
 };

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use rtbench_report::{
-    compare, load_run, render, CompareError, CompareFormat, Comparison, Metric, Presence,
+    compare, read_run, render, CompareFormat, Comparison, Metric, Presence, ReportError,
     Thresholds, Verdict,
 };
 
@@ -14,8 +14,8 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn compare_fixtures(base: &str, current: &str, t: &Thresholds) -> Comparison {
-    let base = load_run(&fixture(base)).unwrap();
-    let current = load_run(&fixture(current)).unwrap();
+    let base = read_run(&fixture(base)).unwrap();
+    let current = read_run(&fixture(current)).unwrap();
     compare(&base, &current, t)
 }
 
@@ -246,8 +246,8 @@ fn markdown_leads_with_the_verdict_and_lists_regressions() {
 
 #[test]
 fn environment_differences_are_warned() {
-    let base = load_run(&fixture("base")).unwrap();
-    let mut current = load_run(&fixture("drop1")).unwrap();
+    let base = read_run(&fixture("base")).unwrap();
+    let mut current = read_run(&fixture("drop1")).unwrap();
     current.environment.launcher = "docker".into();
     current
         .environment
@@ -264,10 +264,10 @@ fn environment_differences_are_warned() {
 
 #[test]
 fn bad_inputs_name_the_file() {
-    let err = |p: PathBuf| load_run(&p).unwrap_err();
+    let err = |p: PathBuf| read_run(&p).unwrap_err();
     let corrupt = fixture("corrupt");
     let e = err(corrupt.clone());
-    assert!(matches!(e, CompareError::Json { .. }), "{e:?}");
+    assert!(matches!(e, ReportError::Json { .. }), "{e:?}");
     assert!(
         e.to_string().starts_with(&format!(
             "{}: not a valid run.json",
@@ -281,16 +281,18 @@ fn bad_inputs_name_the_file() {
     assert_eq!(
         e.to_string(),
         format!(
-            "{}: schema_version 99, but this rtbench reads version 1",
+            "{}: schema_version 99, this rtbench reads version 1",
             v99.display()
         )
     );
 
     let missing = fixture("no-such-run");
     let e = err(missing.clone());
-    assert!(
-        e.to_string()
-            .starts_with(&format!("{}: cannot read", missing.display())),
-        "{e}"
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: no run.json here (expected a run folder written by `rtbench run`)",
+            missing.join("run.json").display()
+        )
     );
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rtbench_report::{compare, load_run, render, CompareFormat, Thresholds};
+use rtbench_report::{compare, read_run, render, CompareFormat, Thresholds};
 
 #[derive(clap::Args)]
 #[command(after_help = "\
@@ -73,8 +73,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         thresholds.set_fail_on_lost(true);
     }
 
-    let base = load_run(&args.base)?;
-    let current = load_run(&args.current)?;
+    // `ReportError`'s message already ends with its cause; passed on as text, since the error
+    // chain would print that cause a second time.
+    let load = |path: &Path| read_run(path).map_err(|e| anyhow::anyhow!("{e}"));
+    let base = load(&args.base)?;
+    let current = load(&args.current)?;
     let cmp = compare(&base, &current, &thresholds);
 
     for (path, format) in [

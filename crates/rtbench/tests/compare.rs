@@ -133,7 +133,7 @@ fn schema_mismatch_and_missing_file_exit_2_naming_the_file() {
     assert_eq!(
         stderr(&o).trim_end(),
         format!(
-            "rtbench: error: {}: schema_version 99, but this rtbench reads version 1",
+            "rtbench: error: {}: schema_version 99, this rtbench reads version 1",
             fixture("schema-v99.json").display()
         )
     );
@@ -142,8 +142,8 @@ fn schema_mismatch_and_missing_file_exit_2_naming_the_file() {
     let missing = fixture("no-such-run");
     assert!(
         stderr(&o).starts_with(&format!(
-            "rtbench: error: {}: cannot read",
-            missing.display()
+            "rtbench: error: {}: no run.json here",
+            missing.join("run.json").display()
         )),
         "{}",
         stderr(&o)
