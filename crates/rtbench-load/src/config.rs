@@ -229,6 +229,9 @@ impl LoadBuilder {
                         "does not apply to SSE streams (use --streams)".into(),
                     ));
                 }
+                if !self.warmup.is_zero() {
+                    return Err(invalid("--warmup", "does not apply to SSE streams".into()));
+                }
                 if stream.abort_after == Some(0) {
                     return Err(invalid("--abort-after", "must be > 0".into()));
                 }

@@ -13,6 +13,7 @@ use crate::config::{LoadConfig, Stop};
 use crate::error::LoadError;
 use crate::hist::{self, IntervalReport};
 use crate::schedule::{Closed, Open, Schedule};
+use crate::stream::{Stream, StreamFigures};
 use crate::summary::{ErrorCounts, Model, Summary};
 use crate::sys::{self, Timer};
 use crate::worker::{Plan, Worker, WorkerOut};
@@ -222,8 +223,14 @@ fn run_worker(
             )
             .map_err(io_err)
         }
-        Model::Closed | Model::Stream => {
+        Model::Closed => {
             let sched = Closed::new(config.pipeline() as u32, spec.budget);
+            drive(plan, sched, local, registry, hlog, &mut poll, None).map_err(io_err)
+        }
+        Model::Stream => {
+            let expect = config.stream.expect("the stream model has stream options");
+            let repeat = config.duration().is_some();
+            let sched = Stream::new(local, repeat, expect.events, expect.abort_after);
             drive(plan, sched, local, registry, hlog, &mut poll, None).map_err(io_err)
         }
     }
@@ -242,14 +249,17 @@ fn drive<S: Schedule>(
     worker.run(poll, timer)
 }
 
-/// Adds the workers' figures up into one summary (and the merged latency histogram).
+/// Adds the workers' figures up into one summary (and the merged latency histogram: response
+/// latency, or event latency in the stream model).
 fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::Histogram<u64>) {
     let mut latency = hist::new_histogram();
     let mut uncorrected = hist::new_histogram();
     let mut errors = ErrorCounts::default();
+    let mut streams = Vec::new();
     let (mut requests, mut ok, mut bytes, mut cpu_ns, mut measured_ns, mut unsent) =
         (0, 0, 0, 0, 0, 0);
-    for out in &outs {
+    for out in outs {
+        streams.extend(out.stream);
         let _ = latency.add(&out.latency);
         if let Some(u) = &out.uncorrected {
             let _ = uncorrected.add(u);
@@ -286,6 +296,8 @@ fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::H
         0.0
     };
     let open = config.model() == Model::Open;
+    let stream = (config.model() == Model::Stream)
+        .then(|| StreamFigures::merge(streams.into_iter(), &latency, duration_s));
     let summary = Summary {
         model: config.model(),
         connections: config.connections(),
@@ -305,7 +317,7 @@ fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::H
         client_cpu_s,
         client_cpu_fraction,
         client_bound: client_cpu_fraction >= CLIENT_BOUND,
-        stream: None,
+        stream,
     };
     (summary, latency)
 }

@@ -57,6 +57,7 @@ mod hist;
 mod response;
 mod schedule;
 mod sse;
+mod stream;
 mod summary;
 mod sys;
 mod worker;

@@ -1,13 +1,20 @@
 //! When each connection may send: the only place that decides timing. The load loop is generic over
 //! [`Schedule`], so every model runs the same loop with its decisions inlined.
 
+use hdrhistogram::Histogram;
+
 use crate::response::Response;
+use crate::stream::StreamFigures;
 
 /// Decides what connections send and when. Connections are a worker's local indices.
 pub(crate) trait Schedule {
     /// Whether latency is measured from a due time distinct from the send (the open model), so the
     /// worker also keeps an uncorrected histogram.
     const CORRECTED: bool = false;
+
+    /// Whether each response's latency is recorded (the stream model records event latency
+    /// through [`Schedule::on_body`] instead).
+    const RECORDS_RESPONSES: bool = true;
 
     /// The run (warm-up included) starts at monotonic time `t0`.
     fn start(&mut self, _t0: u64) {}
@@ -52,11 +59,27 @@ pub(crate) trait Schedule {
         sent_at
     }
 
+    /// Connection `i`, whose connect began at `started`, is established.
+    #[inline]
+    fn on_connected(&mut self, _i: usize, _started: u64, _now: u64) {}
+
+    /// Whether idle connection `i`, granted nothing, should be closed (an ended stream).
+    #[inline]
+    fn close_idle(&self, _i: usize) -> bool {
+        false
+    }
+
+    /// The stream model's figures, taken once at the end.
+    fn stream_figures(&mut self) -> Option<StreamFigures> {
+        None
+    }
+
     /// A response head arrived on connection `i`.
     #[inline]
     fn on_head(&mut self, _i: usize, _status: u16, _now: u64) {}
 
-    /// Body bytes arrived on connection `i`. Returning false closes the connection (an SSE
+    /// Body bytes arrived on connection `i` at `now`; latencies of what they complete go into
+    /// `latency` (the worker's primary histogram). The verdict may close the connection (an SSE
     /// stream aborted on purpose, or a malformed one).
     #[inline]
     fn on_body(
@@ -65,6 +88,7 @@ pub(crate) trait Schedule {
         _bytes: &[u8],
         _now: u64,
         _wall: &mut WallClock,
+        _latency: &mut Histogram<u64>,
     ) -> BodyVerdict {
         BodyVerdict::Continue
     }
@@ -79,7 +103,6 @@ pub(crate) trait Schedule {
 }
 
 /// What the body hook wants done with the connection.
-#[allow(dead_code)] // the stream model (in progress) uses every variant
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BodyVerdict {
     Continue,
@@ -90,7 +113,6 @@ pub(crate) enum BodyVerdict {
 }
 
 /// Reads the wall clock at most once per batch of body bytes, and only when asked.
-#[allow(dead_code)] // the stream model (in progress) reads it
 pub(crate) struct WallClock {
     ns: Option<u64>,
 }
@@ -99,7 +121,6 @@ impl WallClock {
     pub(crate) fn new() -> Self {
         WallClock { ns: None }
     }
-    #[allow(dead_code)]
     pub(crate) fn now(&mut self) -> u64 {
         *self.ns.get_or_insert_with(crate::sys::wall_ns)
     }

@@ -82,7 +82,8 @@ pub struct Summary {
     pub bytes_read: u64,
     pub transfer_bytes_per_s: f64,
     pub errors: ErrorCounts,
-    /// Latency; in the open model measured from each request's due time (coordinated-omission corrected).
+    /// Latency; in the open model measured from each request's due time (coordinated-omission corrected);
+    /// in the stream model the event latency (same as `stream.event_latency_us`).
     pub latency_us: Percentiles,
     /// Open model only: latency from the actual send.
     #[serde(default, skip_serializing_if = "Option::is_none")]

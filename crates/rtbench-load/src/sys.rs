@@ -187,9 +187,15 @@ mod tests {
         let (t0, c0) = (now_ns(), thread_cpu_ns());
         // Spin until 10 ms of CPU accrued (a busy machine may take longer than that in wall time).
         while thread_cpu_ns() - c0 < 10_000_000 {
-            assert!(now_ns() - t0 < 5_000_000_000, "no CPU time accrued in 5 s of spinning");
+            assert!(
+                now_ns() - t0 < 5_000_000_000,
+                "no CPU time accrued in 5 s of spinning"
+            );
         }
-        assert!(now_ns() - t0 >= 9_000_000, "CPU time cannot outrun the wall clock");
+        assert!(
+            now_ns() - t0 >= 9_000_000,
+            "CPU time cannot outrun the wall clock"
+        );
         assert!(wall_ns() > 1_600_000_000_000_000_000);
         assert!(!allowed_cpus().is_empty());
     }

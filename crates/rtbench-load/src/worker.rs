@@ -20,6 +20,7 @@ use mio::{Events, Interest, Poll, Registry, Token};
 use crate::hist::{self, IntervalReport};
 use crate::response::{Response, ResponseEvent, ResponseParser};
 use crate::schedule::{BodyVerdict, Schedule, WallClock};
+use crate::stream::StreamFigures;
 use crate::summary::ErrorCounts;
 use crate::sys::{self, Timer};
 
@@ -70,6 +71,7 @@ pub(crate) struct WorkerOut {
     /// From the start of the measured window to the worker's end.
     pub measured_ns: u64,
     pub unsent: u64,
+    pub stream: Option<StreamFigures>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,12 +176,6 @@ impl<'p, S: Schedule> Worker<'p, S> {
             last_response: 0,
             hlog,
         }
-    }
-
-    #[allow(dead_code)] // the stream model (in progress) reads its figures from it
-    /// The schedule, for the stream model to read its per-stream figures after the run.
-    pub(crate) fn into_schedule(self) -> S {
-        self.sched
     }
 
     /// Runs the load loop until the run's end; returns what was measured.
@@ -313,6 +309,7 @@ impl<'p, S: Schedule> Worker<'p, S> {
             cpu_ns,
             measured_ns,
             unsent: self.sched.unsent(),
+            stream: self.sched.stream_figures(),
         })
     }
 
@@ -431,7 +428,9 @@ impl<'p, S: Schedule> Worker<'p, S> {
             return;
         }
         let _ = sock.set_nodelay(true);
-        self.conns[i].state = State::Ready;
+        let conn = &mut self.conns[i];
+        conn.state = State::Ready;
+        self.sched.on_connected(i, conn.since, sys::now_ns());
         self.try_send(i);
     }
 
@@ -444,6 +443,9 @@ impl<'p, S: Schedule> Worker<'p, S> {
         }
         let n = self.sched.grant(i);
         if n == 0 {
+            if self.sched.close_idle(i) {
+                self.close(i, true);
+            }
             return;
         }
         let now = sys::now_ns();
@@ -526,7 +528,10 @@ impl<'p, S: Schedule> Worker<'p, S> {
                 }
                 Ok(Some(ResponseEvent::Head { status })) => self.sched.on_head(i, status, now),
                 Ok(Some(ResponseEvent::Body(bytes))) => {
-                    match self.sched.on_body(i, bytes, now, &mut wall) {
+                    match self
+                        .sched
+                        .on_body(i, bytes, now, &mut wall, &mut self.latency)
+                    {
                         BodyVerdict::Continue => {}
                         BodyVerdict::Close => {
                             self.abort(i);
@@ -568,8 +573,10 @@ impl<'p, S: Schedule> Worker<'p, S> {
             } else {
                 self.errors.status += 1;
             }
-            let due = self.sched.due(i, k, sent_at);
-            hist::record_ns(&mut self.latency, now.saturating_sub(due));
+            if S::RECORDS_RESPONSES {
+                let due = self.sched.due(i, k, sent_at);
+                hist::record_ns(&mut self.latency, now.saturating_sub(due));
+            }
             if S::CORRECTED {
                 hist::record_ns(&mut self.uncorrected, now.saturating_sub(sent_at));
             }

@@ -413,3 +413,198 @@ fn interval_log_and_percentile_distribution_are_written() {
     let total = format!("Total count    = {:12}]", s.requests);
     assert!(hgrm.contains(&total), "{hgrm}");
 }
+
+mod sse {
+    use super::*;
+    use rtbench_load::StreamOptions;
+    use std::io::Write;
+    use std::net::TcpStream;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    fn unix_ns() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+    }
+
+    fn query(path: &str, key: &str, default: u64) -> u64 {
+        path.split_once('?')
+            .map_or("", |(_, q)| q)
+            .split('&')
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// The contract's /sse: N events `id: k` / `data: {"seq":k,"sent_ns":..}`, one every M ms, as
+    /// chunks; each event is written in two halves so that events straddle reads. Counts the
+    /// streams whose client left early (a write failed).
+    fn sse_server(left_early: Arc<AtomicU64>) -> Server {
+        Server::start(move |ctx| {
+            let (events, interval) = (
+                query(&ctx.path, "events", 10),
+                query(&ctx.path, "interval_ms", 10),
+            );
+            let left_early = left_early.clone();
+            Reply::Custom(Box::new(move |stream: &mut TcpStream| {
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
+                            Transfer-Encoding: chunked\r\n\r\n";
+                let mut write =
+                    |bytes: &[u8]| stream.write_all(bytes).and_then(|()| stream.flush());
+                let mut ok = write(head.as_bytes()).is_ok();
+                for k in 1..=events {
+                    if !ok {
+                        break;
+                    }
+                    if k > 1 {
+                        std::thread::sleep(Duration::from_millis(interval));
+                    }
+                    let event = format!(
+                        "id: {k}\r\ndata: {{\"seq\":{k},\"sent_ns\":{}}}\r\n\r\n",
+                        unix_ns()
+                    );
+                    let (a, b) = event.split_at(event.len() / 2);
+                    ok = write(format!("{:x}\r\n{a}\r\n", a.len()).as_bytes()).is_ok()
+                        && write(format!("{:x}\r\n{b}\r\n", b.len()).as_bytes()).is_ok();
+                }
+                ok = ok && write(b"0\r\n\r\n").is_ok();
+                if !ok {
+                    left_early.fetch_add(1, Ordering::SeqCst);
+                }
+            }))
+        })
+    }
+
+    #[test]
+    fn every_event_of_every_stream_is_measured() {
+        let _shared = shared();
+        let server = sse_server(Arc::new(AtomicU64::new(0)));
+        let options = StreamOptions {
+            events: Some(20),
+            interval_ms: Some(5),
+            abort_after: None,
+        };
+        let s = run_alone(
+            LoadBuilder::new(&server.url("/sse"))
+                .connections(50)
+                .stream(options),
+        );
+        let st = s.stream.expect("stream figures");
+        assert_eq!(s.model, Model::Stream);
+        assert_eq!(
+            (st.streams, st.streams_completed, st.streams_failed),
+            (50, 50, 0)
+        );
+        assert_eq!((st.events_received, st.events_expected), (1_000, 1_000));
+        assert_eq!(s.errors.total, 0);
+        assert!(st.events_per_s > 0.0);
+        assert!(st.connect_us.p50 > 0.0 && st.first_event_us.p50 > 0.0);
+        assert!(
+            st.gap_us.p50 >= 4_000.0 && st.gap_us.p50 < 50_000.0,
+            "gap {:?}",
+            st.gap_us
+        );
+        assert!(
+            st.event_latency_us.p50 < 50_000.0,
+            "event latency {:?}",
+            st.event_latency_us
+        );
+        assert_eq!(
+            s.latency_us, st.event_latency_us,
+            "the run's latency is the event latency"
+        );
+        assert!(
+            s.duration_s >= 0.09 && s.duration_s < 5.0,
+            "{}",
+            s.duration_s
+        );
+    }
+
+    #[test]
+    fn streams_abort_after_k_events_and_the_server_sees_it() {
+        let _shared = shared();
+        let left_early = Arc::new(AtomicU64::new(0));
+        let server = sse_server(left_early.clone());
+        let options = StreamOptions {
+            events: Some(200),
+            interval_ms: Some(5),
+            abort_after: Some(4),
+        };
+        let started = Instant::now();
+        let s = run_alone(
+            LoadBuilder::new(&server.url("/sse"))
+                .connections(10)
+                .stream(options),
+        );
+        let st = s.stream.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_millis(900),
+            "aborted streams ended early"
+        );
+        assert_eq!((st.streams_completed, st.streams_failed), (10, 0));
+        assert_eq!((st.events_received, st.events_expected), (40, 40));
+        assert_eq!(s.errors.total, 0);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while left_early.load(Ordering::SeqCst) < 10 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(
+            left_early.load(Ordering::SeqCst),
+            10,
+            "the server noticed every client leaving"
+        );
+    }
+
+    #[test]
+    fn a_thousand_streams_at_once() {
+        let _t = timing();
+        let server = sse_server(Arc::new(AtomicU64::new(0)));
+        let options = StreamOptions {
+            events: Some(3),
+            interval_ms: Some(20),
+            abort_after: None,
+        };
+        let s = run_alone(
+            LoadBuilder::new(&server.url("/sse"))
+                .connections(1_000)
+                .stream(options),
+        );
+        let st = s.stream.unwrap();
+        assert_eq!(
+            (st.streams_completed, st.events_received),
+            (1_000, 3_000),
+            "{st:?} {:?}",
+            s.errors
+        );
+    }
+
+    #[test]
+    fn failing_streams_are_counted() {
+        let _shared = shared();
+        let server = Server::start(|ctx| {
+            match ctx.connection % 3 {
+            0 => Reply::Bytes(b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n".to_vec()),
+            1 => Reply::BytesThenClose(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 100\r\n\r\ndata: cut\n\n".to_vec(),
+            ),
+            _ => Reply::Bytes(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 9\r\n\r\ndata: x\n\n".to_vec(),
+            ),
+        }
+        });
+        let s = run_alone(
+            LoadBuilder::new(&server.url("/sse"))
+                .connections(30)
+                .stream(StreamOptions::default()),
+        );
+        let st = s.stream.unwrap();
+        assert_eq!(st.streams, 30);
+        assert_eq!(st.streams_completed + st.streams_failed, 30);
+        assert!(st.streams_failed >= 18, "{st:?}");
+        assert!(s.errors.status >= 9 && s.errors.read >= 9, "{:?}", s.errors);
+        assert_eq!(st.events_expected, 300);
+    }
+}

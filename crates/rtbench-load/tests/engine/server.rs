@@ -32,6 +32,8 @@ pub enum Reply {
     Close,
     /// Never answer; keep reading.
     Nothing,
+    /// Write the answer over time (streams); the connection closes afterwards.
+    Custom(Box<dyn FnOnce(&mut TcpStream) + Send>),
 }
 
 pub const HELLO: &[u8] = b"HTTP/1.1 200 OK\r\nServer: t\r\nContent-Length: 13\r\n\r\nHello, World!";
@@ -159,6 +161,10 @@ fn serve(
                 }
                 Reply::Close => return,
                 Reply::Nothing => {}
+                Reply::Custom(write) => {
+                    write(&mut stream);
+                    return;
+                }
             }
         }
         match stream.read(&mut buf) {
