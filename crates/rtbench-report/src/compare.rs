@@ -702,6 +702,9 @@ fn compare_cell(
             ));
         }
     }
+    if let (Some(b), Some(c)) = (base, current) {
+        notes.extend(relay_notes(b, c));
+    }
     let lost = base_counts.is_some_and(|c| c.ok > 0) && current_counts.map_or(true, |c| c.ok == 0);
     let empty = Cell::default();
     let metrics =
@@ -725,6 +728,38 @@ fn compare_cell(
         lost,
         metrics,
     }
+}
+
+/// The relay's yes/no findings (buffering, leaked upstream requests) have no median to compare;
+/// a finding that appears or disappears between the runs is worth a line.
+fn relay_notes(base: &Cell<'_>, current: &Cell<'_>) -> Vec<String> {
+    let relays = |cell: &Cell<'_>| cell.count(|t| t.relay.is_some());
+    let (nb, nc) = (relays(base), relays(current));
+    if nb == 0 || nc == 0 {
+        return Vec::new();
+    }
+    let buffering = |cell: &Cell<'_>| cell.count(|t| t.relay.as_ref().is_some_and(|r| r.buffering));
+    let leaked = |cell: &Cell<'_>| -> u64 {
+        cell.ok
+            .iter()
+            .filter_map(|t| t.relay.as_ref())
+            .map(|r| r.leaked)
+            .sum()
+    };
+    let mut notes = Vec::new();
+    let (bb, cb) = (buffering(base), buffering(current));
+    if (bb == 0) != (cb == 0) {
+        notes.push(format!(
+            "relay buffering changed: base {bb}/{nb} trials buffered, current {cb}/{nc}"
+        ));
+    }
+    let (lb, lc) = (leaked(base), leaked(current));
+    if (lb == 0) != (lc == 0) {
+        notes.push(format!(
+            "relay leaked upstream requests changed: base {lb}, current {lc}"
+        ));
+    }
+    notes
 }
 
 /// `": <reason>"` when `run` records why `target` has no trials.
@@ -1358,6 +1393,33 @@ mod tests {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/compare/thresholds.toml");
         let t = Thresholds::from_toml_file(&path).unwrap();
         assert_eq!(t.gate(Metric::Rps), Some(0.05));
+    }
+
+    #[test]
+    fn relay_findings_that_change_are_noted() {
+        let template = template_trial();
+        let relay_trial = |buffering: bool, leaked: u64| {
+            let mut t = template.clone();
+            t.scenario = "sse-relay".into();
+            t.relay = Some(rtbench_results::RelayStats {
+                buffering,
+                leaked,
+                ..Default::default()
+            });
+            t
+        };
+        let base: Vec<Trial> = (0..3).map(|_| relay_trial(false, 0)).collect();
+        let current: Vec<Trial> = (0..3).map(|i| relay_trial(i == 0, 2)).collect();
+        let (b, c) = (group_trials(&base), group_trials(&current));
+        let notes = relay_notes(b.values().next().unwrap(), c.values().next().unwrap());
+        assert_eq!(
+            notes,
+            [
+                "relay buffering changed: base 0/3 trials buffered, current 1/3",
+                "relay leaked upstream requests changed: base 0, current 6"
+            ]
+        );
+        assert!(relay_notes(b.values().next().unwrap(), b.values().next().unwrap()).is_empty());
     }
 
     /// A run of `cells` closed-loop cells with `trials` ok trials each, its figures drawn from
