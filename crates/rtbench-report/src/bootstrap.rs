@@ -80,7 +80,9 @@ pub fn stream_seed(seed: u64, key: &str) -> u64 {
 /// A two-sided confidence interval for a relative change (0.05 = +5%).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Interval {
+    /// Lower end.
     pub lo: f64,
+    /// Upper end.
     pub hi: f64,
 }
 

@@ -424,8 +424,11 @@ fn parse_percent(s: &str) -> Result<Option<f64>, String> {
 /// What a compare found: both runs' identities, the settings used, and one entry per cell.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
+    /// The baseline run.
     pub base: RunInfo,
+    /// The run judged against it.
     pub current: RunInfo,
+    /// Gates and bootstrap settings in force.
     pub settings: Settings,
     /// Differences between the two runs' environments that may explain a change.
     pub warnings: Vec<String>,
@@ -436,21 +439,32 @@ pub struct Comparison {
 /// Which run a figure or cell comes from.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunInfo {
+    /// `<UTC stamp>-<host>`.
     pub run_id: String,
+    /// The rtbench commit that made the run.
     pub git_commit: String,
+    /// RFC 3339 UTC.
     pub started_at: String,
+    /// Suite name.
     pub suite: String,
+    /// `native` or `docker`.
     pub launcher: String,
 }
 
 /// The settings a comparison was made with (thresholds as fractions, 0.05 = 5%).
 #[derive(Debug, Clone, Serialize)]
 pub struct Settings {
+    /// Confidence level of the intervals (0.95).
     pub confidence: f64,
+    /// Bootstrap resamples per metric.
     pub resamples: usize,
+    /// Bootstrap seed.
     pub seed: u64,
+    /// Ok trials a side needs for an interval and a gate.
     pub min_trials: usize,
+    /// Whether lost cells count as regressions.
     pub fail_on_lost: bool,
+    /// Metric key → gate (0.05 = 5%); metrics not listed are not gated.
     pub gates: BTreeMap<String, f64>,
 }
 
@@ -458,15 +472,20 @@ pub struct Settings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Presence {
+    /// Trials in both runs.
     Both,
+    /// Trials in the base run only.
     BaseOnly,
+    /// Trials in the current run only.
     CurrentOnly,
 }
 
 /// Trial counts of one side of a cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct TrialCounts {
+    /// Trials with status ok (the ones compared).
     pub ok: usize,
+    /// Trials with status failed.
     pub failed: usize,
     /// Ok trials where the load generator used ≥ 90% of its CPUs.
     pub client_bound: usize,
@@ -475,26 +494,36 @@ pub struct TrialCounts {
 /// One cell's comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct CellComparison {
+    /// Target folder name.
     pub target: String,
+    /// Scenario name.
     pub scenario: String,
     /// Empty when the scenario has one variant.
     pub variant: String,
+    /// Which runs have trials of this cell.
     pub presence: Presence,
+    /// Trial counts in the base run, when it has the cell.
     pub base: Option<TrialCounts>,
+    /// Trial counts in the current run, when it has the cell.
     pub current: Option<TrialCounts>,
     /// Why a side is missing or empty, when the runs say.
     pub notes: Vec<String>,
     /// True when base has ok trials and current has none.
     pub lost: bool,
+    /// One entry per metric either side measured (none unless both sides have ok trials).
     pub metrics: Vec<MetricComparison>,
 }
 
 /// Median and min–max range of one side's ok trials.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SideStats {
+    /// Trials with a finite value.
     pub n: usize,
+    /// Median over those trials.
     pub median: f64,
+    /// Smallest value.
     pub min: f64,
+    /// Largest value.
     pub max: f64,
     /// Half the min–max range relative to the median (0.02 = ±2%).
     pub spread: f64,
@@ -547,23 +576,28 @@ impl Verdict {
 /// One metric of one cell.
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricComparison {
+    /// Which figure.
     pub metric: Metric,
+    /// Whether a rise is good (throughput) or bad (latency, memory, CPU).
     pub higher_is_better: bool,
     /// The gate as a fraction (0.05 = 5%), when gated.
     pub threshold: Option<f64>,
+    /// The base run's trials, when it measured the metric.
     pub base: Option<SideStats>,
+    /// The current run's trials, when it measured the metric.
     pub current: Option<SideStats>,
     /// median(current) / median(base) − 1.
     pub change: Option<f64>,
     /// Bootstrap interval of `change`.
     pub interval: Option<Interval>,
+    /// The outcome.
     pub verdict: Verdict,
 }
 
 impl CellComparison {
-    /// True when any gated metric regressed, or the cell was lost and lost cells are gated.
-    pub fn regressed(&self, thresholds_fail_on_lost: bool) -> bool {
-        (self.lost && thresholds_fail_on_lost)
+    /// True when any gated metric regressed, or the cell was lost and `fail_on_lost` is set.
+    pub fn regressed(&self, fail_on_lost: bool) -> bool {
+        (self.lost && fail_on_lost)
             || self
                 .metrics
                 .iter()
