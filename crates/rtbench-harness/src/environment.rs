@@ -5,7 +5,12 @@ use std::process::Command;
 use rtbench_results::{Environment, Placement};
 
 /// Describes this machine. `repo` is where `git` is asked for the commit.
-pub fn describe(rtbench_version: &str, repo: &Path, launcher: &str, placement: Placement) -> Environment {
+pub fn describe(
+    rtbench_version: &str,
+    repo: &Path,
+    launcher: &str,
+    placement: Placement,
+) -> Environment {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     Environment {
@@ -16,7 +21,7 @@ pub fn describe(rtbench_version: &str, repo: &Path, launcher: &str, placement: P
             .and_then(|l| l.split_once(':'))
             .map(|(_, v)| v.trim().to_string())
             .unwrap_or_else(|| "unknown".into()),
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        cores: online_cpus() as u32,
         kernel: read_trimmed("/proc/sys/kernel/osrelease"),
         memory_bytes: meminfo
             .lines()
@@ -77,4 +82,11 @@ pub fn utc_now() -> (String, String) {
     let rfc = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let compact: String = rfc.chars().filter(|c| *c != '-' && *c != ':').collect();
     (compact, rfc)
+}
+
+/// CPUs online on the machine (not the ones this process is pinned to).
+pub fn online_cpus() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).unwrap_or(1).max(1)
 }

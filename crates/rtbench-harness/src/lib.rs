@@ -33,7 +33,7 @@ pub use docker::{
     remove_orphan_containers, BaseImageSource, ContainerCgroup, DockerServer, ImageBuild,
     ImageOptions, DEFAULT_BASE_IMAGE,
 };
-pub use environment::{describe as describe_environment, hostname, utc_now};
+pub use environment::{describe as describe_environment, hostname, online_cpus, utc_now};
 pub use error::HarnessError;
 pub use launcher::{Launcher, Readiness, Server};
 pub use native::NativeServer;

@@ -1,7 +1,7 @@
 //! The main job: rounds of trials over targets × scenarios, target order rotated each round.
 //! Per target: launch → verify (a FAIL skips the target, recorded) → every scenario → stop.
 //! Failures are data: they are recorded and the run goes on with the others.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rtbench_results::{
@@ -11,7 +11,7 @@ use rtbench_results::{
 
 use crate::environment;
 use crate::error::HarnessError;
-use crate::launcher::{Launcher, Readiness, Server};
+use crate::launcher::{Launcher, Readiness};
 use crate::results::{read_run, RunWriter};
 use crate::scenario::{Plan, Scenario, Variant};
 use crate::server::LaunchOptions;
@@ -132,11 +132,7 @@ pub fn run(
         }
     };
 
-    let steps_per_round: u64 = plan
-        .scenarios
-        .iter()
-        .map(|s| s.variants.len() as u64)
-        .sum();
+    let steps_per_round: u64 = plan.scenarios.iter().map(|s| s.variants.len() as u64).sum();
     let round_estimate: Duration = plan
         .scenarios
         .iter()
@@ -225,7 +221,10 @@ fn prepare(
         reason: None,
         checks: Vec::new(),
     };
-    let log = writer.dir().join("logs").join(format!("{}-provision.log", target.name));
+    let log = writer
+        .dir()
+        .join("logs")
+        .join(format!("{}-provision.log", target.name));
     let mut say = |message: &str| {
         progress(Progress::Target {
             target: target.name.clone(),
@@ -305,7 +304,8 @@ fn run_target_round(
             .map(|c| format!("{}: {}", c.check, c.reason.clone().unwrap_or_default()))
             .collect();
         let name = target.name.clone();
-        let reason = (!failed.is_empty()).then(|| format!("verification failed: {}", failed.join("; ")));
+        let reason =
+            (!failed.is_empty()).then(|| format!("verification failed: {}", failed.join("; ")));
         writer.update(|run| {
             if let Some(record) = run.targets.iter_mut().find(|t| t.name == name) {
                 record.checks = checks;
@@ -456,14 +456,10 @@ pub(crate) fn raise_open_files_limit() {
     // SAFETY: plain getrlimit/setrlimit on a stack struct.
     unsafe {
         let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
             limit.rlim_cur = limit.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
     }
-}
-
-/// The default run folder's parent, for messages.
-pub fn results_dir(root: &Path) -> PathBuf {
-    root.join("results")
 }

@@ -161,9 +161,11 @@ fn sleep_unless_stopped(delay: Duration, stop: &AtomicBool) -> bool {
 }
 
 fn sample_loop(source: &ResourceSource, interval: Duration, stop: &AtomicBool) -> Accumulated {
-    let mut acc = Accumulated::default();
-    acc.started = Some(Instant::now());
-    acc.first = source.read();
+    let mut acc = Accumulated {
+        started: Some(Instant::now()),
+        first: source.read(),
+        ..Accumulated::default()
+    };
     // Walking every process to find descendants costs more than reading them; new children are
     // rare after start, so the tree is re-walked once a second.
     let mut pids = source.pids();

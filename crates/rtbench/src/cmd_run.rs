@@ -80,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             bar.set_length(steps);
             bar.println(format!(
                 "{steps} steps planned, about {} min",
-                (estimate.as_secs() + 59) / 60
+                estimate.as_secs().div_ceil(60)
             ));
         }
         Progress::Target { target, message } => {
@@ -120,7 +120,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let run = rtbench_harness::read_run(&outcome.dir)?;
     crate::summary_table::print(&run);
     if !args.no_report {
-        // Wired once the report renderer lands: rtbench report DIR renders it meanwhile.
+        match rtbench_report::render_run(&outcome.dir) {
+            Ok(files) => println!("report: {}", files.html.display()),
+            Err(err) => eprintln!("rtbench: report not rendered: {err}"),
+        }
     }
     println!("results: {}", outcome.dir.display());
     if outcome.failures.is_empty() {

@@ -21,7 +21,7 @@ pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
             None => cpus.push(part.parse().map_err(|_| bad())?),
         }
     }
-    let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let online = rtbench_harness::online_cpus();
     if let Some(cpu) = cpus.iter().find(|&&c| c >= online) {
         return Err(format!(
             "CPU {cpu} does not exist here ({online} CPUs online)"
@@ -32,7 +32,7 @@ pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
 
 /// The survey's "one core": the server on CPU 1 and the generator on CPU 0, when there are two.
 pub fn default_server_cpus() -> Vec<usize> {
-    let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let online = rtbench_harness::online_cpus();
     vec![if online > 1 { 1 } else { 0 }]
 }
 
