@@ -48,7 +48,13 @@ impl RunWriter {
     }
 
     /// Where a trial's HdrHistogram interval log goes, and its name relative to the run folder.
-    pub fn hdr_path(&self, target: &str, scenario: &str, variant: &str, trial: u32) -> (PathBuf, String) {
+    pub fn hdr_path(
+        &self,
+        target: &str,
+        scenario: &str,
+        variant: &str,
+        trial: u32,
+    ) -> (PathBuf, String) {
         let name = format!("hdr/{target}-{scenario}-{variant}-t{trial}.hlog");
         (self.dir.join(&name), name)
     }

@@ -105,12 +105,8 @@ impl SummaryRow {
             latency_p99_us: load.map(|l| l.latency_us.p99),
             latency_p999_us: load.map(|l| l.latency_us.p999),
             latency_max_us: load.map(|l| l.latency_us.max),
-            latency_uncorrected_p50_us: load
-                .and_then(|l| l.latency_uncorrected_us)
-                .map(|p| p.p50),
-            latency_uncorrected_p99_us: load
-                .and_then(|l| l.latency_uncorrected_us)
-                .map(|p| p.p99),
+            latency_uncorrected_p50_us: load.and_then(|l| l.latency_uncorrected_us).map(|p| p.p50),
+            latency_uncorrected_p99_us: load.and_then(|l| l.latency_uncorrected_us).map(|p| p.p99),
             target_rate: load.and_then(|l| l.target_rate),
             achieved_rate: load.and_then(|l| l.achieved_rate),
             client_cpu_s: load.map(|l| l.client_cpu_s),

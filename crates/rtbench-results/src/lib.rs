@@ -16,8 +16,8 @@
 mod csv_row;
 mod schema;
 
-pub use rtbench_load::{ErrorCounts, Model, Percentiles, StreamSummary, Summary};
 pub use csv_row::SummaryRow;
+pub use rtbench_load::{ErrorCounts, Model, Percentiles, StreamSummary, Summary};
 pub use schema::{
     CheckResult, CheckStatus, Environment, Placement, RelayStats, Run, ServerStats, SuiteInfo,
     TargetRecord, TargetStatus, Trial, TrialStatus, SCHEMA_VERSION,
