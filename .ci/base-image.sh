@@ -63,7 +63,8 @@ find_mirror() {
     return 1
 }
 
-MIRROR="${RTBENCH_DEBIAN_MIRROR:-$(find_mirror debian || echo http://deb.debian.org/debian)}"
+MIRROR="${RTBENCH_DEBIAN_MIRROR:-$(find_mirror debian || true)}"
+[ -n "$MIRROR" ] || die "no Debian mirror in /etc/apt/sources.list*; set RTBENCH_DEBIAN_MIRROR to one (a URL ending in /debian)"
 SECURITY="${RTBENCH_DEBIAN_SECURITY_MIRROR:-$(find_mirror debian-security || echo "${MIRROR%/debian}/debian-security")}"
 
 WORK="$(mktemp -d /var/tmp/rtbench-base.XXXXXX)"
