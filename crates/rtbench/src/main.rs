@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd_compare;
+mod cmd_images;
 mod cmd_load;
 mod cmd_report;
 mod cmd_run;
@@ -35,6 +36,8 @@ enum Command {
     Report(cmd_report::Args),
     /// Compare two runs and give a verdict per target and scenario.
     Compare(cmd_compare::Args),
+    /// Build (or reuse) the container images: the Debian base and one per target.
+    Images(cmd_images::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd_run::run(args),
         Command::Report(args) => cmd_report::run(args),
         Command::Compare(args) => cmd_compare::run(args),
+        Command::Images(args) => cmd_images::run(args),
     };
     match result {
         Ok(code) => code,
