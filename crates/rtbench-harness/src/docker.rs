@@ -466,6 +466,12 @@ impl DockerServer {
         options: &LaunchOptions,
     ) -> Result<DockerServer, HarnessError> {
         check_docker()?;
+        // Containers of an rtbench that was killed outright (no handlers ran) go before the
+        // first new one starts; once per process is enough.
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(|| {
+            let _ = remove_orphan_containers();
+        });
         let image = image_tag(target, &image_options.base_image)?;
         if !image_exists(&image) {
             return Err(HarnessError::Start {
@@ -490,6 +496,9 @@ impl DockerServer {
             .args(["--label", "rtbench=1"])
             .args(["--label", &format!("rtbench.owner={}", owner_id())])
             .args(["--label", &format!("rtbench.target={}", target.name)])
+            // The same bind address as a native launch: the host network is the host's, and
+            // nothing outside this machine needs to reach a server under test.
+            .args(["--env", "HOST=127.0.0.1"])
             .args(["--env", &format!("PORT={port}")])
             .args(["--env", &format!("WORKERS={}", options.workers)]);
         if !cpus.is_empty() {
@@ -739,7 +748,15 @@ fn image_exists(tag: &str) -> bool {
 /// throwaway container without network (about 0.3 s).
 fn image_runtime_version(tag: &str) -> Option<String> {
     let output = Command::new("docker")
-        .args(["run", "--rm", "--network", "none", "--entrypoint", "cat", tag])
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--entrypoint",
+            "cat",
+            tag,
+        ])
         .arg("/etc/rtbench-runtime-version")
         .stdin(Stdio::null())
         .stderr(Stdio::null())
