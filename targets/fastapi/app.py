@@ -5,6 +5,7 @@ Contract: ../README.md. Env: UPSTREAM_URL (read at import). HOST, PORT and WORKE
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -16,7 +17,7 @@ from typing import Annotated
 import httpx
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 
 def _upstream_url() -> str | None:
@@ -104,15 +105,35 @@ async def upstream_stream(client: httpx.AsyncClient, url: str) -> AsyncIterator[
             yield chunk
 
 
+async def client_gone(request: Request) -> None:
+    # A GET's receive() yields its (empty) body once, then blocks until uvicorn reports the disconnect.
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
 @app.get("/sse-relay", response_model=None)
-async def sse_relay(request: Request) -> StreamingResponse | PlainTextResponse:
+async def sse_relay(request: Request) -> Response:
     if UPSTREAM_URL is None:
         return PlainTextResponse("UPSTREAM_URL is not set\n", status_code=503)
     stream = upstream_stream(request.app.state.upstream, UPSTREAM_URL)
     # Starting the generator here lets the endpoint answer 502 before any byte is sent, and makes sure its
-    # `async with` is unwound even if the client leaves before the response starts.
+    # `async with` is unwound even if the client leaves before the response starts. Starlette cancels a
+    # streaming response when its client leaves, but not an endpoint: so race the upstream's answer against
+    # the client leaving.
+    opening = asyncio.ensure_future(anext(stream))
+    gone = asyncio.ensure_future(client_gone(request))
     try:
-        status = await anext(stream)
+        await asyncio.wait({opening, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not opening.done():
+        # Cancelling unwinds the generator's `async with`, which closes the upstream connection.
+        opening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await opening
+        return Response(status_code=499)  # nginx's "client closed request"; nobody is left to read it
+    try:
+        status = opening.result()
     except httpx.HTTPError as err:
         return PlainTextResponse(f"upstream: {err!r}\n", status_code=502)
     if status != 200:

@@ -100,7 +100,7 @@ async function relay(res) {
   try {
     upstream = await fetch(UPSTREAM_URL, { headers: { Accept: 'text/event-stream' }, signal: gone.signal });
   } catch (err) {
-    if (!gone.signal.aborted) send(res, 502, 'text/plain; charset=utf-8', `upstream: ${err.cause?.code ?? err.message}\n`);
+    if (!gone.signal.aborted) send(res, 502, 'text/plain; charset=utf-8', `upstream: ${err.cause?.code ?? err.cause?.message ?? err.message}\n`);
     return;
   }
   if (upstream.status !== 200 || upstream.body === null) {

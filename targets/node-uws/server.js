@@ -127,7 +127,7 @@ function relay(res) {
     try {
       upstream = await fetch(UPSTREAM_URL, { headers: { Accept: 'text/event-stream' }, signal: gone.signal });
     } catch (err) {
-      if (!res.aborted) res.cork(() => text(res, '502 Bad Gateway', `upstream: ${err.cause?.code ?? err.message}\n`));
+      if (!res.aborted) res.cork(() => text(res, '502 Bad Gateway', `upstream: ${err.cause?.code ?? err.cause?.message ?? err.message}\n`));
       return;
     }
     if (upstream.status !== 200 || upstream.body === null) {
