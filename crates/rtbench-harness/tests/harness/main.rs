@@ -1,5 +1,6 @@
-//! Integration tests of verification, the relay scenario and the upstream token server, against
+//! Integration tests of the native launcher, verification, the relay scenario and the upstream token server, against
 //! in-process servers on 127.0.0.1 ephemeral ports.
+mod launcher;
 mod relay;
 mod upstream;
 mod util;

@@ -1,0 +1,110 @@
+//! `rtbench verify` against the real targets, and what an interrupted launch leaves behind.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn rtbench() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rtbench"));
+    command.env("RTBENCH_CACHE", repo().join(".cache"));
+    command
+}
+
+#[test]
+fn every_target_available_here_passes_verification() {
+    let output = rtbench()
+        .arg("verify")
+        .current_dir(repo())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(output.status.success(), "verify failed:\n{stdout}");
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+    let targets = std::fs::read_dir(repo().join("targets"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("target.toml").is_file())
+        .count();
+    let passed: std::collections::BTreeSet<&str> = stdout
+        .lines()
+        .filter(|l| l.contains(" PASS "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let unavailable = stdout.lines().filter(|l| l.contains("UNAVAILABLE")).count();
+    assert_eq!(
+        passed.len() + unavailable,
+        targets,
+        "every target passes or says why it cannot run:\n{stdout}"
+    );
+    for check in [
+        "plaintext",
+        "json",
+        "not-found",
+        "bad-request",
+        "sse",
+        "sse-relay",
+    ] {
+        let passes = stdout
+            .lines()
+            .filter(|l| l.split_whitespace().nth(2) == Some(check))
+            .count();
+        assert!(
+            passes >= passed.len(),
+            "{check} was checked for every target"
+        );
+    }
+}
+
+#[test]
+fn sigint_during_a_launch_leaves_no_server_behind() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("scenarios")).unwrap();
+    let target = root.path().join("targets/slow");
+    std::fs::create_dir_all(&target).unwrap();
+    let marker = format!("rtbench-verify-sigint-{}", std::process::id());
+    std::fs::write(
+        target.join("target.toml"),
+        format!(
+            "name = \"slow\"\ndisplay_name = \"Slow\"\nruntime = \"sh\"\nruntime_version = \"1\"\n\
+             language = \"sh\"\nframework = \"none\"\nsurvey_row = \"Go net/http\"\nport = 9\n\
+             [native]\nstart = \"sh -c 'sleep 301; :' {marker} & exec sh -c 'sleep 300; :' {marker}\"\nversion = \"echo 1\"\n"
+        ),
+    )
+    .unwrap();
+    let mut child = rtbench()
+        .args(["verify", "--ready-timeout", "60", "--root"])
+        .arg(root.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count(&marker) < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(count(&marker), 2, "the server and its child started");
+    // SAFETY: kill on a child we own.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(count(&marker), 0, "nothing survives Ctrl-C");
+}
+
+fn count(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+        })
+        .count()
+}
