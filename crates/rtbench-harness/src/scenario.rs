@@ -154,7 +154,11 @@ impl Scenario {
         if matches!(self.kind, ScenarioKind::Http) && self.duration.is_none() {
             return bad("duration", "an http scenario needs a duration");
         }
-        if matches!(self.kind, ScenarioKind::Http | ScenarioKind::Sse) && self.path.is_none() {
+        let needs_path = matches!(
+            self.kind,
+            ScenarioKind::Http | ScenarioKind::Sse | ScenarioKind::SseRelay
+        );
+        if needs_path && self.path.is_none() {
             return bad("path", "this kind needs a request path");
         }
         if let Some(path) = &self.path {

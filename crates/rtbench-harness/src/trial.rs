@@ -109,11 +109,7 @@ fn http(
     variant: &Variant,
     trial: &mut Trial,
 ) -> Result<(), String> {
-    let url = format!(
-        "{}{}",
-        server.base_url(),
-        scenario.path.as_deref().unwrap_or("/")
-    );
+    let url = scenario_url(server, scenario);
     let mut builder = LoadBuilder::new(&url)
         .connections(u64::from(variant.connections))
         .cpus(context.client_cpus.to_vec())
@@ -153,13 +149,7 @@ fn sse(
     variant: &Variant,
     trial: &mut Trial,
 ) -> Result<(), String> {
-    let url = format!(
-        "{}{}",
-        server.base_url(),
-        scenario.path.as_deref().unwrap_or("/sse")
-    );
-    let summary_and_stats = stream_load(context, server, &url, scenario, variant, None)?;
-    let (summary, stats) = summary_and_stats;
+    let (summary, stats) = stream_load(context, server, scenario, variant)?;
     // All streams are open at the peak; memory per stream is the peak over idle, per stream.
     trial.kib_per_stream =
         Some((stats.rss_peak_kib - stats.rss_idle_kib).max(0.0) / f64::from(variant.connections));
@@ -186,8 +176,7 @@ fn sse_relay(
     upstream.set_stream(config.tokens, config.interval);
     upstream.clear();
     // S concurrent relayed streams: added latency per token under load.
-    let url = format!("{}/sse-relay", server.base_url());
-    let (summary, stats) = stream_load(context, server, &url, scenario, variant, None)?;
+    let (summary, stats) = stream_load(context, server, scenario, variant)?;
     // One lone stream judges buffering from its arrival times, then sequential streams whose
     // clients leave early measure how fast the target aborts its upstream request.
     let mut relay_stats =
@@ -201,20 +190,19 @@ fn sse_relay(
     Ok(())
 }
 
-/// The stream model against `url`, sampled like every other load.
+/// The stream model against the scenario's path, sampled like every other load.
 fn stream_load(
     context: &TrialContext<'_>,
     server: &mut Server,
-    url: &str,
     scenario: &Scenario,
     variant: &Variant,
-    abort_after: Option<u64>,
 ) -> Result<(Summary, rtbench_results::ServerStats), String> {
+    let url = scenario_url(server, scenario);
     let events = u64::from(scenario.events.unwrap_or(100));
     let interval_ms = u64::from(scenario.interval_ms.unwrap_or(20));
     // Streams end by themselves after their last event; the bound only stops a stuck server.
     let expected = Duration::from_millis(events * interval_ms);
-    let builder = LoadBuilder::new(url)
+    let builder = LoadBuilder::new(&url)
         .connections(u64::from(variant.connections))
         .cpus(context.client_cpus.to_vec())
         .duration(expected * 2 + Duration::from_secs(10))
@@ -222,7 +210,7 @@ fn stream_load(
         .stream(StreamOptions {
             events: Some(events),
             interval_ms: Some(interval_ms),
-            abort_after,
+            abort_after: None,
         });
     let idle = idle_rss_kib(server);
     let sampler = Sampler::start(server.resources(), SAMPLE_EVERY, Duration::ZERO);
@@ -307,6 +295,15 @@ fn cold_start(
         server.stop();
     }
     Ok(())
+}
+
+/// The server's URL for the scenario's path (checked present when the scenario was loaded).
+fn scenario_url(server: &Server, scenario: &Scenario) -> String {
+    format!(
+        "{}{}",
+        server.base_url(),
+        scenario.path.as_deref().unwrap_or("/")
+    )
 }
 
 /// RSS before load: the mean of a few readings, so one allocation spike does not count.
