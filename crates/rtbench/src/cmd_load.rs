@@ -288,7 +288,7 @@ fn describe(config: &LoadConfig) -> String {
     let threads = config.threads();
     let cpus: Vec<String> = config.cpus().iter().map(usize::to_string).collect();
     let stop = match (config.duration(), config.requests()) {
-        (Some(d), _) => format!("{}", human_duration(d)),
+        (Some(d), _) => human_duration(d),
         (None, Some(n)) => format!("{} requests", thousands(n as f64)),
         (None, None) => "until every stream ends".to_owned(),
     };
@@ -309,14 +309,16 @@ fn print_human(out: &mut dyn Write, config: &LoadConfig, s: &Summary) -> std::io
     writeln!(out, "rtbench load {}", config.url())?;
     writeln!(out, "  {}", describe(config))?;
     let ok = (s.rps * s.duration_s).round();
-    writeln!(
-        out,
-        "  Requests     {} in {:.2} s, {} req/s (2xx: {})",
-        thousands(s.requests as f64),
-        s.duration_s,
-        thousands(s.rps),
-        thousands(ok)
-    )?;
+    if s.stream.is_none() {
+        writeln!(
+            out,
+            "  Requests     {} in {:.2} s, {} req/s (2xx: {})",
+            thousands(s.requests as f64),
+            s.duration_s,
+            thousands(s.rps),
+            thousands(ok)
+        )?;
+    }
     writeln!(
         out,
         "  Transfer     {} read, {}/s",
@@ -332,7 +334,7 @@ fn print_human(out: &mut dyn Write, config: &LoadConfig, s: &Summary) -> std::io
             thousands(s.unsent_due.unwrap_or(0) as f64)
         )?;
     }
-    if s.stream.is_none() || s.requests > 0 {
+    if s.stream.is_none() {
         writeln!(
             out,
             "  Latency      {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
@@ -351,8 +353,8 @@ fn print_human(out: &mut dyn Write, config: &LoadConfig, s: &Summary) -> std::io
     if let Some(st) = &s.stream {
         writeln!(
             out,
-            "  Streams      {} opened, {} completed, {} failed",
-            st.streams, st.streams_completed, st.streams_failed
+            "  Streams      {} opened, {} completed, {} failed in {:.2} s",
+            st.streams, st.streams_completed, st.streams_failed, s.duration_s
         )?;
         writeln!(
             out,
@@ -381,11 +383,12 @@ fn print_human(out: &mut dyn Write, config: &LoadConfig, s: &Summary) -> std::io
             e.total, e.connect, e.read, e.write, e.timeout, e.status, e.parse
         )?;
     }
-    let per_request = if s.requests > 0 {
-        format!(
-            ", {:.2} µs per request",
-            s.client_cpu_s * 1e6 / s.requests as f64
-        )
+    let (done, unit) = match &s.stream {
+        Some(st) => (st.events_received, "event"),
+        None => (s.requests, "request"),
+    };
+    let per_request = if done > 0 {
+        format!(", {:.2} µs per {unit}", s.client_cpu_s * 1e6 / done as f64)
     } else {
         String::new()
     };

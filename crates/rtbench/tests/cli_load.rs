@@ -194,3 +194,95 @@ fn bad_input_is_one_clear_line() {
         "--events applies to SSE streams only",
     );
 }
+
+/// A contract-shaped /sse: `events` events one `interval_ms` apart, then the response ends.
+fn sse_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let (mut buf, mut head) = ([0u8; 4096], Vec::new());
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(n @ 1..) => head.extend_from_slice(&buf[..n]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let query = |key: &str| -> u64 {
+                    let pat = format!("{key}=");
+                    head.split(['?', '&', ' '])
+                        .find_map(|p| p.strip_prefix(&pat)?.parse().ok())
+                        .unwrap_or(10)
+                };
+                let (events, interval) = (query("events"), query("interval_ms"));
+                let mut body = Vec::new();
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+                for k in 1..=events {
+                    if k > 1 {
+                        std::thread::sleep(std::time::Duration::from_millis(interval));
+                    }
+                    let ns = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_nanos();
+                    body.clear();
+                    body.extend_from_slice(
+                        format!("id: {k}\ndata: {{\"seq\":{k},\"sent_ns\":{ns}}}\n\n").as_bytes(),
+                    );
+                    let chunk =
+                        [format!("{:x}\r\n", body.len()).as_bytes(), &body, b"\r\n"].concat();
+                    if stream.write_all(&chunk).is_err() {
+                        return;
+                    }
+                }
+                let _ = stream.write_all(b"0\r\n\r\n");
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn sse_streams_report_events_and_stream_figures() {
+    let addr = sse_server();
+    let url = format!("http://{addr}/sse");
+    let out = rtbench(&[
+        &url,
+        "--sse",
+        "--streams",
+        "20",
+        "--events",
+        "5",
+        "--interval-ms",
+        "5",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["model"], "stream");
+    assert_eq!(v["stream"]["streams_completed"], 20);
+    assert_eq!(v["stream"]["events_received"], 100);
+    assert_eq!(v["stream"]["events_expected"], 100);
+    assert!(v["stream"]["event_latency_us"]["p99"].as_f64().unwrap() > 0.0);
+
+    let out = rtbench(&[
+        &url,
+        "--sse",
+        "--streams",
+        "5",
+        "--events",
+        "50",
+        "--abort-after",
+        "3",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("5 opened, 5 completed, 0 failed"), "{text}");
+    assert!(text.contains("Events       15 of 15 expected"), "{text}");
+    for row in ["connect", "1st event", "gap", "latency"] {
+        assert!(text.contains(row), "{row} missing in {text}");
+    }
+}
