@@ -42,7 +42,15 @@ if [ "$SKIP_LOOKUP" != 1 ]; then
 fi
 
 [ "$(id -u)" = 0 ] || die "debootstrap needs root (run as root, or pull $TAG on a machine with a registry)"
-command -v debootstrap >/dev/null 2>&1 || die "debootstrap not found: install debootstrap (apt-get install debootstrap)"
+if ! command -v debootstrap >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 || die "debootstrap not found: install debootstrap"
+    say "installing debootstrap with apt-get"
+    # A fresh machine may have no package lists yet.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null 2>&1 || {
+        apt-get update -q >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null
+    } || die "debootstrap not found and apt-get could not install it"
+fi
 
 # The first Debian mirror configured on this host (deb822 .sources or one-line .list) is the one known to be reachable.
 find_mirror() {

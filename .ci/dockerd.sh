@@ -28,7 +28,11 @@ start() {
     if ! command -v dockerd >/dev/null 2>&1; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
             echo "dockerd: not found, installing docker.io with apt-get"
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null
+            # A fresh machine may have no package lists yet.
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null 2>&1 || {
+                apt-get update -q >/dev/null
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null
+            }
         else
             echo "dockerd: not found: install docker.io (apt-get install docker.io)" >&2
             return 1
