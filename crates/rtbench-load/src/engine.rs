@@ -120,6 +120,15 @@ pub fn run_with(config: &LoadConfig, hooks: Hooks<'_>) -> Result<Summary, LoadEr
         outs
     });
     let outs = outs.into_iter().collect::<Result<Vec<_>, _>>()?;
+    if outs.iter().any(|o| o.out_of_files) {
+        // The process limit looked sufficient, but the system ran out: say so rather than
+        // report a run that never held its connections.
+        return Err(LoadError::FileLimit {
+            connections,
+            needed,
+            limit,
+        });
+    }
     let (summary, latency) = merge(config, outs);
     if let Some(out) = hooks.hgrm {
         hist::write_hgrm(&latency, out).map_err(|source| LoadError::Output {

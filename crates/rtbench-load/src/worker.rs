@@ -72,6 +72,8 @@ pub(crate) struct WorkerOut {
     pub measured_ns: u64,
     pub unsent: u64,
     pub stream: Option<StreamFigures>,
+    /// Some connect failed with EMFILE/ENFILE.
+    pub out_of_files: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +126,8 @@ pub(crate) struct Worker<'p, S: Schedule> {
     errors: ErrorCounts,
     inflight_total: u64,
     last_response: u64,
+    /// A connect failed for want of file descriptors: the run cannot hold its connections.
+    out_of_files: bool,
     hlog: Option<Sender<IntervalReport>>,
 }
 
@@ -174,6 +178,7 @@ impl<'p, S: Schedule> Worker<'p, S> {
             errors: ErrorCounts::default(),
             inflight_total: 0,
             last_response: 0,
+            out_of_files: false,
             hlog,
         }
     }
@@ -310,6 +315,7 @@ impl<'p, S: Schedule> Worker<'p, S> {
             measured_ns,
             unsent: self.sched.unsent(),
             stream: self.sched.stream_figures(),
+            out_of_files: self.out_of_files,
         })
     }
 
@@ -368,7 +374,12 @@ impl<'p, S: Schedule> Worker<'p, S> {
                     Err(_) => self.connect_failed(i, now),
                 }
             }
-            Err(_) => self.connect_failed(i, now),
+            Err(e) => {
+                if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
+                    self.out_of_files = true;
+                }
+                self.connect_failed(i, now);
+            }
         }
     }
 

@@ -286,3 +286,24 @@ fn sse_streams_report_events_and_stream_figures() {
         assert!(text.contains(row), "{row} missing in {text}");
     }
 }
+
+#[test]
+fn too_few_file_descriptors_is_a_clear_error() {
+    let addr = hello_server();
+    let script = format!(
+        "ulimit -n 100 && exec '{}' load http://{addr}/ -c 200 -d 1s",
+        env!("CARGO_BIN_EXE_rtbench")
+    );
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert_eq!(
+        err.trim(),
+        "rtbench: error: 200 connections need about 264 file descriptors but the limit is 100 \
+         (raise it with `ulimit -n`)"
+    );
+}
