@@ -182,14 +182,14 @@ fn never_healthy_fails_with_the_log_tail_and_removes_the_container() {
         r#"["sh", "-c", "echo booting; echo cannot bind: no such luck >&2; exec sleep 600"]"#,
     );
     build(&target, &root);
-    let options = launch_options(&root, Duration::from_secs(3));
+    let options = launch_options(&root, Duration::from_secs(6));
     let started = Instant::now();
     let err = DockerServer::start(&target, &image_options(), &options)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("not ready after 3 s"), "{err}");
+    assert!(err.contains("not ready after 6 s"), "{err}");
     assert!(err.contains("cannot bind: no such luck"), "log tail: {err}");
-    assert!(started.elapsed() < Duration::from_secs(15));
+    assert!(started.elapsed() < Duration::from_secs(20));
     assert!(containers_of("t-never").is_empty());
 }
 
@@ -353,7 +353,8 @@ fn orphans_of_dead_owners_are_swept_and_live_ones_kept() {
         .args(["rm", "-f", &foreign])
         .stdout(Stdio::null())
         .status();
-    assert!(removed.contains(&orphan), "{removed:?}");
+    // Another test's first start in this process may have swept the orphan already; either way
+    // it is gone and the container rtbench does not own is not.
     assert!(!removed.contains(&foreign), "{removed:?}");
     assert_eq!(left, vec![foreign]);
 }
