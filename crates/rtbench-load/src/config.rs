@@ -12,6 +12,8 @@ const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Histograms track up to 60 s; a longer timeout could not be recorded anyway.
 const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest batch of (pipelined) requests written per connection.
+const MAX_BATCH: u64 = 1 << 30;
 /// sched_setaffinity's fixed cpu_set_t holds this many CPUs.
 const MAX_CPU: usize = 1024;
 
@@ -251,6 +253,14 @@ impl LoadBuilder {
         });
         let head = method.eq_ignore_ascii_case("HEAD");
         let request = build_request(&method, &path, &url.host_header, &self.headers, &self.body)?;
+        // Workers keep a batch's offsets in u32; a gigabyte per batch is far beyond any benchmark.
+        let batch = request.len() as u64 * self.pipeline;
+        if batch > MAX_BATCH {
+            return Err(invalid(
+                "--body",
+                format!("is too large: a batch of requests would be {batch} bytes (max 1 GiB)"),
+            ));
+        }
         let addr = url.resolve()?;
         let stop = match (self.requests, self.duration) {
             (Some(n), _) => Stop::Requests(n),
@@ -665,6 +675,9 @@ mod tests {
         assert!(err(b().header("X-A", "1\r\nEvil: 2")).starts_with("invalid header 'X-A: 1"));
         assert!(err(b().header("Bad Name", "1")).contains("token"));
         assert!(err(b().requests(5).duration(Duration::from_secs(1))).contains("exclude"));
+        assert!(
+            err(b().body(vec![b'x'; 2 << 20]).pipeline(1024)).starts_with("--body is too large")
+        );
     }
 
     #[test]
