@@ -50,6 +50,8 @@
 //! assert_eq!(summary.errors.total, 0);
 //! assert!(summary.latency_us.p50 > 0.0);
 //! ```
+#![warn(missing_docs)]
+
 mod config;
 mod engine;
 mod error;

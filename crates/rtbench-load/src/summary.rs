@@ -18,19 +18,28 @@ pub enum Model {
 /// Latency percentiles in microseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
+    /// Median.
     pub p50: f64,
+    /// 75th percentile.
     pub p75: f64,
+    /// 90th percentile.
     pub p90: f64,
+    /// 99th percentile.
     pub p99: f64,
+    /// 99.9th percentile.
     pub p999: f64,
+    /// 99.99th percentile.
     pub p9999: f64,
+    /// Largest value recorded.
     pub max: f64,
+    /// Arithmetic mean.
     pub mean: f64,
 }
 
 /// Failed attempts by class. `total` is the sum of the others.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorCounts {
+    /// Sum of the classes below.
     pub total: u64,
     /// The TCP connection could not be established.
     pub connect: u64,
@@ -49,11 +58,17 @@ pub struct ErrorCounts {
 /// Per-stream figures of a stream (SSE) run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StreamSummary {
+    /// Streams opened (completed + failed + still open at the end).
     pub streams: u64,
+    /// Streams that ended normally, or were closed on purpose after the asked number of events.
     pub streams_completed: u64,
+    /// Streams that could not connect, got a non-2xx status, broke off or timed out.
     pub streams_failed: u64,
+    /// Events parsed over all streams.
     pub events_received: u64,
+    /// Streams × events each should deliver (capped by the abort-after count).
     pub events_expected: u64,
+    /// Events received per measured second.
     pub events_per_s: f64,
     /// Connect start → TCP established, µs.
     pub connect_us: Percentiles,
@@ -68,10 +83,13 @@ pub struct StreamSummary {
 /// Everything one load run measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// How requests were timed.
     pub model: Model,
+    /// Connections (streams in the stream model).
     pub connections: u64,
     /// Pipeline depth; > 1 means the run is "pipelined".
     pub pipeline: u64,
+    /// Worker threads.
     pub threads: u64,
     /// Completed responses in the measured window (any status).
     pub requests: u64,
@@ -79,8 +97,11 @@ pub struct Summary {
     pub duration_s: f64,
     /// Completed 2xx responses per measured second.
     pub rps: f64,
+    /// Bytes read from the server for requests sent in the measured window.
     pub bytes_read: u64,
+    /// `bytes_read` per measured second.
     pub transfer_bytes_per_s: f64,
+    /// Failed attempts by class.
     pub errors: ErrorCounts,
     /// Latency; in the open model measured from each request's due time (coordinated-omission corrected);
     /// in the stream model the event latency (same as `stream.event_latency_us`).
@@ -88,8 +109,10 @@ pub struct Summary {
     /// Open model only: latency from the actual send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_uncorrected_us: Option<Percentiles>,
+    /// Open model only: the asked requests per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_rate: Option<f64>,
+    /// Open model only: completed responses per measured second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub achieved_rate: Option<f64>,
     /// Open model only: requests that were due before the end but never sent (never dropped silently).
@@ -101,6 +124,7 @@ pub struct Summary {
     pub client_cpu_fraction: f64,
     /// True when the client used ≥ 90% of its CPUs: the figure may measure the client, not the server.
     pub client_bound: bool,
+    /// Stream model only: per-stream figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamSummary>,
 }
