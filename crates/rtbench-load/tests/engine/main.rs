@@ -54,7 +54,6 @@ fn counted_run_is_exact_over_several_threads_and_uneven_shares() {
         LoadBuilder::new(&server.url("/"))
             .connections(5)
             .threads(2)
-            .cpus(vec![0])
             .requests(1_001),
     );
     assert_eq!((s.requests, server.requests()), (1_001, 1_001));
