@@ -81,7 +81,9 @@ pub struct Args {
     /// Write the HdrHistogram interval log (one histogram per second, µs) to FILE.
     #[arg(long, value_name = "FILE")]
     hlog: Option<PathBuf>,
-    /// Stream model: each connection reads one SSE stream from URL (e.g. /sse?events=100).
+    /// Stream model: each connection reads one SSE stream from URL (e.g. /sse?events=100); the
+    /// run ends when every stream ended, or with -d after that long, replacing streams that end.
+    /// --timeout is then the longest wait for the next event.
     #[arg(long)]
     sse: bool,
     /// SSE: concurrent streams (overrides -c).
