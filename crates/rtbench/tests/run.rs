@@ -298,3 +298,47 @@ fn sigint_keeps_finished_trials_and_resume_completes_the_run() {
     }
     assert!(resumed.finished_at.is_some());
 }
+
+#[test]
+fn an_a_a_pair_of_real_runs_compares_clean() {
+    let _serial = serial();
+    let suite = "name = \"test\"\ntrials = 3\n[[scenario]]\nname = \"plaintext\"\nvariants = [\"c64\"]\nduration = \"1s\"\nwarmup = \"500ms\"\n";
+    let root = scratch_root(suite, &[("go-nethttp", "go-nethttp")], |_, m| m);
+    let mut dirs = Vec::new();
+    for side in ["a", "b"] {
+        let dir = root.path().join(side);
+        let status = rtbench()
+            .args(["run", "--suite", "test", "--quiet", "--no-report", "--root"])
+            .arg(root.path())
+            .arg("--out")
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        dirs.push(dir);
+    }
+    let markdown = root.path().join("compare.md");
+    let output = rtbench()
+        .arg("compare")
+        .args(&dirs)
+        .arg("--markdown")
+        .arg(&markdown)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "A/A must compare clean:\n{stdout}"
+    );
+    let text = std::fs::read_to_string(&markdown).unwrap();
+    assert!(text.contains("go-nethttp"), "{text}");
+    let rps_row = text
+        .lines()
+        .find(|l| l.starts_with("| plaintext/c64 | go-nethttp | rps |"))
+        .unwrap_or_else(|| panic!("no rps row: {text}"));
+    assert!(
+        !rps_row.contains("insufficient"),
+        "3 trials a side are gated: {rps_row}"
+    );
+}

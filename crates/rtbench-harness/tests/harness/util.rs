@@ -198,7 +198,7 @@ impl Server {
                 continue;
             }
             held.extend_from_slice(&buf[..n]);
-            if self.flaw == Flaw::BufferedRelay && last_flush.elapsed() < Duration::from_millis(100)
+            if self.flaw == Flaw::BufferedRelay && last_flush.elapsed() < Duration::from_millis(400)
             {
                 continue;
             }
