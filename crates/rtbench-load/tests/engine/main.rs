@@ -558,6 +558,35 @@ mod sse {
     }
 
     #[test]
+    fn with_a_duration_ended_streams_are_replaced_until_the_time_is_up() {
+        let _shared = shared();
+        let server = sse_server(Arc::new(AtomicU64::new(0)));
+        let options = StreamOptions {
+            events: Some(3),
+            interval_ms: Some(10),
+            abort_after: None,
+        };
+        let started = Instant::now();
+        let s = run_alone(
+            LoadBuilder::new(&server.url("/sse"))
+                .connections(5)
+                .duration(Duration::from_millis(500))
+                .stream(options),
+        );
+        let elapsed = started.elapsed();
+        let st = s.stream.unwrap();
+        assert!(
+            elapsed >= Duration::from_millis(500) && elapsed < Duration::from_secs(3),
+            "{elapsed:?}"
+        );
+        assert!(st.streams_completed >= 20, "{st:?}");
+        assert_eq!(st.streams_failed, 0);
+        assert!(st.streams <= st.streams_completed + 5);
+        assert!(st.events_received >= 3 * st.streams_completed);
+        assert_eq!(s.duration_s, 0.5);
+    }
+
+    #[test]
     fn a_thousand_streams_at_once() {
         let _t = timing();
         let server = sse_server(Arc::new(AtomicU64::new(0)));
