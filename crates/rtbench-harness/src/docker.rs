@@ -256,6 +256,8 @@ pub fn build_image(
         // The daemon may have no bridge network (rtbench's own dockerd runs with --bridge=none);
         // build steps reach the registries through the host's network.
         .args(["--network", "host", "--tag", &tag])
+        // The classic builder keeps the container of a failed step unless told otherwise.
+        .arg("--force-rm")
         .args(["--label", &format!("org.rtbench.target={}", target.name)])
         .args(["--build-arg", &format!("BASE_IMAGE={}", options.base_image)])
         .args([

@@ -358,3 +358,40 @@ fn orphans_of_dead_owners_are_swept_and_live_ones_kept() {
     assert!(!removed.contains(&foreign), "{removed:?}");
     assert_eq!(left, vec![foreign]);
 }
+
+#[test]
+fn failed_build_names_the_step_and_leaves_no_container() {
+    docker();
+    let root = scratch("badbuild");
+    let target = make_target(&root, "t-badbuild", r#"["true"]"#);
+    let marker = format!("build-broke-{}", std::process::id());
+    let dockerfile = target.dir.join("Dockerfile");
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    std::fs::write(
+        &dockerfile,
+        text.replace(
+            "WORKDIR /srv\n",
+            &format!("WORKDIR /srv\nRUN echo {marker} >&2; exit 7\n"),
+        ),
+    )
+    .unwrap();
+    let err = build_image(
+        &target,
+        &image_options(),
+        &root.join("build.log"),
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("docker build exited"), "{err}");
+    assert!(
+        err.contains(&marker),
+        "the log tail shows the step's output: {err}"
+    );
+    let output = Command::new("docker")
+        .args(["ps", "-a", "--no-trunc", "--format", "{{.Command}}"])
+        .output()
+        .unwrap();
+    let commands = String::from_utf8_lossy(&output.stdout);
+    assert!(!commands.contains(&marker), "{commands}");
+}
