@@ -436,7 +436,9 @@ impl ContainerCgroup {
     /// Every pid in the container's cgroup (and any child cgroups).
     pub fn pids(&self) -> Vec<i32> {
         ResourceSource::Cgroup {
-            dir: self.procs.clone(),
+            procs: self.procs.clone(),
+            memory: self.memory.clone(),
+            cpu: self.cpu.clone(),
         }
         .pids()
     }
@@ -610,9 +612,10 @@ impl DockerServer {
     /// tree of its first process when the cgroup could not be resolved.
     pub fn resource_source(&self) -> ResourceSource {
         match &self.cgroup {
-            // On v1 the memory hierarchy's directory also lists the processes.
             Some(cgroup) => ResourceSource::Cgroup {
-                dir: cgroup.memory.clone(),
+                procs: cgroup.procs.clone(),
+                memory: cgroup.memory.clone(),
+                cpu: cgroup.cpu.clone(),
             },
             None => ResourceSource::ProcessTree {
                 root: self.root_pid,

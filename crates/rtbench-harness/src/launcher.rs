@@ -61,10 +61,8 @@ impl Launcher {
                 let options = ImageOptions::default();
                 docker::ensure_base_image(&options.base_image, progress)?;
                 let build = docker::build_image(target, &options, log, progress)?;
-                // The image pins the same version as the manifest; asking the runtime inside the
-                // image would need a second container start per target.
                 Ok(Readiness::Ready {
-                    version: Some(format!("{} (image {})", target.runtime_version, build.tag)),
+                    version: build.runtime_version,
                 })
             }
         }

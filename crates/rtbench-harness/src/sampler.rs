@@ -14,7 +14,15 @@ pub enum ResourceSource {
     /// A process and all its descendants.
     ProcessTree { root: i32 },
     /// Every process of a cgroup (a container), plus the cgroup's own memory and CPU counters.
-    Cgroup { dir: PathBuf },
+    /// On cgroup v2 the three folders are one; on v1 each counter has its own hierarchy.
+    Cgroup {
+        /// Holds `cgroup.procs`.
+        procs: PathBuf,
+        /// Holds `memory.current` (v2) or `memory.usage_in_bytes` (v1).
+        memory: PathBuf,
+        /// Holds `cpu.stat` (v2) or `cpuacct.usage` (v1).
+        cpu: PathBuf,
+    },
 }
 
 /// One reading.
@@ -32,7 +40,7 @@ impl ResourceSource {
     pub fn pids(&self) -> Vec<i32> {
         match self {
             ResourceSource::ProcessTree { root } => tree_pids(*root),
-            ResourceSource::Cgroup { dir } => cgroup_pids(dir),
+            ResourceSource::Cgroup { procs, .. } => cgroup_pids(procs),
         }
     }
 
@@ -62,9 +70,9 @@ impl ResourceSource {
             }
         }
         reading.pss_kib = pss_seen.then_some(pss_total);
-        if let ResourceSource::Cgroup { dir } = self {
-            reading.cgroup_memory_kib = cgroup_memory_bytes(dir).map(|b| b as f64 / 1024.0);
-            if let Some(cpu) = cgroup_cpu_s(dir) {
+        if let ResourceSource::Cgroup { memory, cpu, .. } = self {
+            reading.cgroup_memory_kib = cgroup_memory_bytes(memory).map(|b| b as f64 / 1024.0);
+            if let Some(cpu) = cgroup_cpu_s(cpu) {
                 reading.cpu_s = cpu;
             }
         }
