@@ -508,6 +508,11 @@ impl DockerServer {
         if !cpus.is_empty() {
             command.args(["--cpuset-cpus", &cpus.join(",")]);
         }
+        // The same descriptor limit as a native server (which inherits rtbench's raised one):
+        // 10,000 held connections or streams need it, and the daemon's default may be 1024.
+        if let Some(limit) = open_files_limit() {
+            command.args(["--ulimit", &format!("nofile={limit}:{limit}")]);
+        }
         if let Some(url) = &options.upstream_url {
             command.args(["--env", &format!("UPSTREAM_URL={url}")]);
         }
@@ -1112,5 +1117,14 @@ mod tests {
         assert_ne!(changed, first);
         assert_ne!(image_tag(&target, "debian:other").unwrap(), changed);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// This process's open-files limit (the runner raised the soft limit to the hard one).
+fn open_files_limit() -> Option<u64> {
+    // SAFETY: getrlimit writes into a zeroed stack struct.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        (libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0).then_some(limit.rlim_cur)
     }
 }
