@@ -40,7 +40,12 @@ UPSTREAM_URL = _upstream_url()
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # One pooled client per worker. trust_env=False: the upstream is fixed at launch, and a proxy from the
     # environment would sit in the measured path. No read timeout: an event stream may pause for long.
-    async with httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(10.0, read=None)) as client:
+    # No connection cap: httpx's default of 100 would queue the 101st relayed stream behind the others
+    # (Node's fetch, Go's Transport, reqwest and Bun have no per-host cap either).
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+    async with httpx.AsyncClient(
+        trust_env=False, timeout=httpx.Timeout(10.0, read=None), limits=limits
+    ) as client:
         app.state.upstream = client
         yield
 
