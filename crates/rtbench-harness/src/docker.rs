@@ -1021,6 +1021,15 @@ fn resolve_cgroup(cgroups: &str, mountinfo: &str) -> Option<ContainerCgroup> {
     })
 }
 
+/// This process's open-files limit (the runner raised the soft limit to the hard one).
+fn open_files_limit() -> Option<u64> {
+    // SAFETY: getrlimit writes into a zeroed stack struct.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        (libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0).then_some(limit.rlim_cur)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1117,14 +1126,5 @@ mod tests {
         assert_ne!(changed, first);
         assert_ne!(image_tag(&target, "debian:other").unwrap(), changed);
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
-
-/// This process's open-files limit (the runner raised the soft limit to the hard one).
-fn open_files_limit() -> Option<u64> {
-    // SAFETY: getrlimit writes into a zeroed stack struct.
-    unsafe {
-        let mut limit: libc::rlimit = std::mem::zeroed();
-        (libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0).then_some(limit.rlim_cur)
     }
 }
