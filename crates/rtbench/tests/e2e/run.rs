@@ -1,36 +1,12 @@
 //! `rtbench run` end to end against real targets: the quick suite on every target available here,
 //! a target killed mid-scenario, and SIGINT followed by `--resume`.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rtbench_results::{Run, TargetStatus, TrialStatus};
+use rtbench_results::{TargetStatus, TrialStatus};
 
-/// The tests launch real servers on the server CPU and share the provisioning cache: one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn rtbench() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rtbench"));
-    // Every test shares the provisioning cache: runtimes download once per machine.
-    command.env("RTBENCH_CACHE", repo().join(".cache"));
-    command
-}
-
-fn read_run(dir: &Path) -> Run {
-    let text = std::fs::read(dir.join("run.json")).unwrap();
-    serde_json::from_slice(&text).unwrap()
-}
+use crate::util::{processes_mentioning, read_run, repo, rtbench, serial};
 
 /// A scratch root holding `scenarios/` (the shipped ones plus `suites/test.toml`) and copies of
 /// the named targets; `edit` may rewrite a copied manifest.
@@ -74,22 +50,15 @@ fn scratch_root(
     root
 }
 
-/// Processes whose command line mentions `needle` (servers started from a scratch root or cache).
-fn processes_mentioning(needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(needle) && !cmdline.contains("cargo") {
-            found.push(format!(
-                "{}: {cmdline}",
-                entry.file_name().to_string_lossy()
-            ));
-        }
-    }
-    found
+/// `rtbench run` of the scratch root's `test` suite into `out`.
+fn test_suite(root: &Path, out: &Path) -> Command {
+    let mut command = rtbench();
+    command
+        .args(["run", "--suite", "test", "--quiet", "--no-report", "--root"])
+        .arg(root)
+        .arg("--out")
+        .arg(out);
+    command
 }
 
 #[test]
@@ -194,13 +163,7 @@ fn a_target_killed_mid_scenario_is_recorded_and_the_run_goes_on() {
         },
     );
     let dir = root.path().join("run");
-    let status = rtbench()
-        .args(["run", "--suite", "test", "--quiet", "--no-report", "--root"])
-        .arg(root.path())
-        .arg("--out")
-        .arg(&dir)
-        .status()
-        .unwrap();
+    let status = test_suite(root.path(), &dir).status().unwrap();
     assert_eq!(
         status.code(),
         Some(1),
@@ -242,11 +205,7 @@ fn sigint_keeps_finished_trials_and_resume_completes_the_run() {
     let suite = "name = \"test\"\ntrials = 2\n[[scenario]]\nname = \"plaintext\"\nvariants = [\"c64\"]\nduration = \"1s\"\nwarmup = \"0s\"\n[[scenario]]\nname = \"json\"\nvariants = [\"c64\"]\nduration = \"1s\"\nwarmup = \"0s\"\n";
     let root = scratch_root(suite, &[("go-nethttp", "go-nethttp")], |_, m| m);
     let dir = root.path().join("run");
-    let mut child = rtbench()
-        .args(["run", "--suite", "test", "--quiet", "--no-report", "--root"])
-        .arg(root.path())
-        .arg("--out")
-        .arg(&dir)
+    let mut child = test_suite(root.path(), &dir)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -307,14 +266,7 @@ fn an_a_a_pair_of_real_runs_compares_clean() {
     let mut dirs = Vec::new();
     for side in ["a", "b"] {
         let dir = root.path().join(side);
-        let status = rtbench()
-            .args(["run", "--suite", "test", "--quiet", "--no-report", "--root"])
-            .arg(root.path())
-            .arg("--out")
-            .arg(&dir)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        assert!(test_suite(root.path(), &dir).status().unwrap().success());
         dirs.push(dir);
     }
     let markdown = root.path().join("compare.md");

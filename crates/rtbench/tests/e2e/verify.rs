@@ -1,23 +1,12 @@
 //! `rtbench verify` against the real targets, and what an interrupted launch leaves behind.
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn rtbench() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rtbench"));
-    command.env("RTBENCH_CACHE", repo().join(".cache"));
-    command
-}
+use crate::util::{processes_mentioning, repo, rtbench, serial};
 
 #[test]
 fn every_target_available_here_passes_verification() {
+    let _serial = serial();
     let output = rtbench()
         .arg("verify")
         .current_dir(repo())
@@ -65,6 +54,7 @@ fn every_target_available_here_passes_verification() {
 
 #[test]
 fn sigint_during_a_launch_leaves_no_server_behind() {
+    let _serial = serial();
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("scenarios")).unwrap();
     let target = root.path().join("targets/slow");
@@ -87,24 +77,21 @@ fn sigint_during_a_launch_leaves_no_server_behind() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while count(&marker) < 2 && Instant::now() < deadline {
+    while processes_mentioning(&marker).len() < 2 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(count(&marker), 2, "the server and its child started");
+    assert_eq!(
+        processes_mentioning(&marker).len(),
+        2,
+        "the server and its child started"
+    );
     // SAFETY: kill on a child we own.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
-    assert_eq!(count(&marker), 0, "nothing survives Ctrl-C");
-}
-
-fn count(marker: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            std::fs::read(e.path().join("cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
-        })
-        .count()
+    assert_eq!(
+        processes_mentioning(&marker).len(),
+        0,
+        "nothing survives Ctrl-C"
+    );
 }

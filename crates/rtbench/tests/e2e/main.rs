@@ -1,0 +1,8 @@
+//! rtbench end to end against the real targets: `run` (the quick suite, a crash mid-scenario,
+//! SIGINT and `--resume`, an A/A pair) and `verify`. One test binary so that one lock serializes
+//! every test that launches servers: they share the server CPU and the provisioning cache, and a
+//! concurrent load would be measured as noise. (`load` and `compare` tests use in-process servers
+//! and fixtures and live in their own targets.)
+mod run;
+mod util;
+mod verify;
