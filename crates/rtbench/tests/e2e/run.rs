@@ -209,7 +209,8 @@ fn sigint_keeps_finished_trials_and_resume_completes_the_run() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
+    // Generous: on a cold cache this includes building the target.
+    let deadline = Instant::now() + Duration::from_secs(600);
     while Instant::now() < deadline {
         if dir.join("run.json").is_file() && !read_run(&dir).trials.is_empty() {
             break;
