@@ -1,12 +1,19 @@
 //! rtbench's harness: reference-server manifests, native provisioning and launch, resource
 //! sampling, scenarios, the runner and the results writer.
 //!
-//! ```no_run
-//! use rtbench_harness::Target;
-//! let targets = Target::discover(std::path::Path::new("targets")).unwrap();
+//! ```
+//! use std::path::Path;
+//! use rtbench_harness::{unmet_requirement, Plan, Target};
+//!
+//! let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+//! let targets = Target::discover(&root.join("targets")).unwrap();
+//! assert!(targets.iter().any(|t| t.name == "axum"));
 //! for t in &targets {
-//!     println!("{} ({} {})", t.name, t.runtime, t.runtime_version);
+//!     let here = unmet_requirement(t).unwrap_or_else(|| "available".into());
+//!     println!("{} ({} {}): {here}", t.name, t.runtime, t.runtime_version);
 //! }
+//! let plan = Plan::load(&root.join("scenarios"), "quick").unwrap();
+//! assert!(plan.scenario_names().contains(&"plaintext".to_string()));
 //! ```
 mod cleanup;
 mod docker;
