@@ -46,7 +46,8 @@ pub struct SummaryRow {
     pub memory_per_10k_rps_mb: Option<f64>,
     pub rate_sustained: Option<bool>,
     pub kib_per_idle_connection: Option<f64>,
-    pub cold_start_median_ms: Option<f64>,
+    /// Every start of the trial, ms, space-separated (statistics over them belong to the report).
+    pub cold_start_ms: String,
     pub sse_streams: Option<u64>,
     pub sse_streams_failed: Option<u64>,
     pub sse_events_received: Option<u64>,
@@ -121,7 +122,12 @@ impl SummaryRow {
             memory_per_10k_rps_mb: trial.memory_per_10k_mb,
             rate_sustained: trial.sustained,
             kib_per_idle_connection: trial.kib_per_connection,
-            cold_start_median_ms: median(&trial.cold_start_ms),
+            cold_start_ms: trial
+                .cold_start_ms
+                .iter()
+                .map(|ms| format!("{ms:.1}"))
+                .collect::<Vec<_>>()
+                .join(" "),
             sse_streams: stream.map(|s| s.streams),
             sse_streams_failed: stream.map(|s| s.streams_failed),
             sse_events_received: stream.map(|s| s.events_received),
@@ -140,18 +146,4 @@ impl SummaryRow {
             relay_upstream_open_after: relay.map(|r| r.upstream_open_after),
         }
     }
-}
-
-fn median(values: &[f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let mid = sorted.len() / 2;
-    Some(if sorted.len() % 2 == 0 {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    } else {
-        sorted[mid]
-    })
 }
