@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rtbench_load::SseParser;
+use rtbench_load::{ResponseEvent, ResponseParser, SseParser};
 
 /// A response head larger than this is refused.
 const MAX_HEAD: usize = 64 * 1024;
@@ -91,16 +91,12 @@ pub(crate) struct Exchange {
     /// When the request was written.
     pub sent_at: Instant,
     pub head: Head,
-    body: Body,
+    /// The engine's framing (Content-Length, chunked, close-delimited, no-body statuses): one
+    /// response parser for the load loop and the probes.
+    framing: ResponseParser,
+    ended: bool,
     /// Bytes read past the head, not yet decoded.
     leftover: Vec<u8>,
-}
-
-enum Body {
-    Chunked(Chunked),
-    Length(u64),
-    UntilClose,
-    Ended,
 }
 
 impl Exchange {
@@ -147,13 +143,26 @@ impl Exchange {
                             })
                             .collect(),
                     };
-                    let body = framing(&head)?;
+                    // The framing parser reads the head again (cheaply) to learn how the body ends.
+                    let mut framing = ResponseParser::new();
+                    let mut input = &buf[..];
+                    match framing.next(&mut input) {
+                        Ok(Some(ResponseEvent::Head { .. })) => {}
+                        Ok(_) => {
+                            return Err(ProbeError::Protocol("response head not recognised".into()))
+                        }
+                        Err(e) => {
+                            return Err(ProbeError::Protocol(format!("malformed response: {e}")))
+                        }
+                    }
+                    debug_assert_eq!(buf.len() - input.len(), len);
                     return Ok(Exchange {
                         sock,
                         sent_at,
                         head,
-                        body,
-                        leftover: buf[len..].to_vec(),
+                        framing,
+                        ended: false,
+                        leftover: input.to_vec(),
                     });
                 }
                 Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => {}
@@ -169,16 +178,17 @@ impl Exchange {
     /// has ended (nothing appended).
     pub fn read_body(&mut self, out: &mut Vec<u8>, deadline: Instant) -> Result<bool, ProbeError> {
         loop {
-            if matches!(self.body, Body::Ended) {
+            if self.ended {
                 return Ok(false);
             }
             let raw = if self.leftover.is_empty() {
                 let mut chunk = [0u8; 16 * 1024];
                 let n = read_until(&mut self.sock, &mut chunk, deadline)?;
                 if n == 0 {
-                    return match self.body {
-                        Body::UntilClose => {
-                            self.body = Body::Ended;
+                    // A close-delimited body ends here; any other body was cut short.
+                    return match self.framing.finish() {
+                        Ok(Some(_)) => {
+                            self.ended = true;
                             Ok(false)
                         }
                         _ => Err(ProbeError::Protocol(
@@ -191,29 +201,21 @@ impl Exchange {
                 std::mem::take(&mut self.leftover)
             };
             let before = out.len();
-            match &mut self.body {
-                Body::Chunked(c) => {
-                    c.decode(&raw, out).map_err(ProbeError::Protocol)?;
-                    if c.done() {
-                        self.body = Body::Ended;
+            let mut input = &raw[..];
+            // Bytes after the end belong to a next response nobody asked for: ignored.
+            while !self.ended {
+                match self.framing.next(&mut input) {
+                    Ok(Some(ResponseEvent::Body(bytes))) => out.extend_from_slice(bytes),
+                    Ok(Some(ResponseEvent::Done(_))) => self.ended = true,
+                    Ok(Some(ResponseEvent::Head { .. })) => {
+                        return Err(ProbeError::Protocol("a second response head".into()))
                     }
+                    Ok(None) => break,
+                    Err(e) => return Err(ProbeError::Protocol(format!("malformed body: {e}"))),
                 }
-                Body::Length(left) => {
-                    let take = raw.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
-                    out.extend_from_slice(&raw[..take]);
-                    *left -= take as u64;
-                    if *left == 0 {
-                        self.body = Body::Ended;
-                    }
-                }
-                Body::UntilClose => out.extend_from_slice(&raw),
-                Body::Ended => {}
             }
             if out.len() > before {
                 return Ok(true);
-            }
-            if matches!(self.body, Body::Ended) {
-                return Ok(false);
             }
         }
     }
@@ -316,143 +318,9 @@ fn read_until(
     }
 }
 
-fn framing(head: &Head) -> Result<Body, ProbeError> {
-    // 1xx, 204 and 304 responses have no body whatever the headers say.
-    if head.status < 200 || head.status == 204 || head.status == 304 {
-        return Ok(Body::Ended);
-    }
-    if let Some(te) = head.header("transfer-encoding") {
-        return if te.to_ascii_lowercase().trim_end().ends_with("chunked") {
-            Ok(Body::Chunked(Chunked::default()))
-        } else {
-            Ok(Body::UntilClose)
-        };
-    }
-    match head.header("content-length") {
-        Some(v) => v
-            .parse::<u64>()
-            .map(|n| if n == 0 { Body::Ended } else { Body::Length(n) })
-            .map_err(|_| ProbeError::Protocol(format!("bad Content-Length '{v}'"))),
-        None => Ok(Body::UntilClose),
-    }
-}
-
-/// An incremental decoder of `Transfer-Encoding: chunked`.
-#[derive(Debug, Default)]
-struct Chunked {
-    state: ChunkState,
-    size: u64,
-    digits: u32,
-}
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-enum ChunkState {
-    #[default]
-    Size,
-    /// A chunk extension, skipped.
-    Ext,
-    SizeLf,
-    Data(u64),
-    DataCr,
-    DataLf,
-    /// Trailer section; `true` when the current line has content.
-    Trailer(bool),
-    TrailerLf(bool),
-    Done,
-}
-
-impl Chunked {
-    fn done(&self) -> bool {
-        self.state == ChunkState::Done
-    }
-
-    fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
-        use ChunkState::*;
-        let mut i = 0;
-        while i < input.len() {
-            if let Data(left) = self.state {
-                let take = (input.len() - i).min(usize::try_from(left).unwrap_or(usize::MAX));
-                out.extend_from_slice(&input[i..i + take]);
-                i += take;
-                let left = left - take as u64;
-                self.state = if left == 0 { DataCr } else { Data(left) };
-                continue;
-            }
-            let b = input[i];
-            i += 1;
-            self.state = match (self.state, b) {
-                (Size, b) if b.is_ascii_hexdigit() => {
-                    let v = (b as char).to_digit(16).unwrap_or(0);
-                    self.size = self
-                        .size
-                        .checked_mul(16)
-                        .map(|s| s + u64::from(v))
-                        .ok_or("chunk size overflows")?;
-                    self.digits += 1;
-                    Size
-                }
-                (Size, b';' | b' ' | b'\t') | (Ext, b';' | b' ' | b'\t') => Ext,
-                (Size | Ext, b'\r') => SizeLf,
-                (Size | Ext | SizeLf, b'\n') => {
-                    if self.digits == 0 {
-                        return Err("chunk size line without a size".into());
-                    }
-                    let size = std::mem::take(&mut self.size);
-                    self.digits = 0;
-                    if size == 0 {
-                        Trailer(false)
-                    } else {
-                        Data(size)
-                    }
-                }
-                (Ext, _) => Ext,
-                (DataCr, b'\r') => DataLf,
-                (DataCr | DataLf, b'\n') => Size,
-                (Trailer(has), b'\r') => TrailerLf(has),
-                (Trailer(false) | TrailerLf(false), b'\n') => Done,
-                (Trailer(true) | TrailerLf(true), b'\n') => Trailer(false),
-                (Trailer(_), _) => Trailer(true),
-                // Bytes after the end belong to a next response nobody asked for: ignore them.
-                (Done, _) => Done,
-                (state, b) => {
-                    return Err(format!(
-                        "malformed chunked body: byte 0x{b:02x} in state {state:?}"
-                    ))
-                }
-            };
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chunked_decodes_whole_or_byte_by_byte() {
-        let body = b"5;ext=1\r\nhello\r\n1\r\n,\r\nA\r\n world!!!!\r\n0\r\nX-T: 1\r\n\r\n";
-        let mut whole = Chunked::default();
-        let mut out = Vec::new();
-        whole.decode(body, &mut out).unwrap();
-        assert!(whole.done());
-        assert_eq!(out, b"hello, world!!!!");
-        let mut split = Chunked::default();
-        let mut out2 = Vec::new();
-        for b in body.chunks(1) {
-            split.decode(b, &mut out2).unwrap();
-        }
-        assert!(split.done());
-        assert_eq!(out, out2);
-    }
-
-    #[test]
-    fn chunked_rejects_garbage() {
-        let mut c = Chunked::default();
-        assert!(c.decode(b"zz\r\n", &mut Vec::new()).is_err());
-        let mut c = Chunked::default();
-        assert!(c.decode(b"2\r\nabX", &mut Vec::new()).is_err());
-    }
 
     #[test]
     fn base_urls() {
