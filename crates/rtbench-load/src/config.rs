@@ -48,6 +48,8 @@ pub struct LoadBuilder {
     warmup: Duration,
     timeout: Duration,
     stream: Option<StreamOptions>,
+    start_at: Option<u64>,
+    slice: Option<(u64, u64)>,
 }
 
 impl LoadBuilder {
@@ -68,6 +70,8 @@ impl LoadBuilder {
             warmup: Duration::ZERO,
             timeout: DEFAULT_TIMEOUT,
             stream: None,
+            start_at: None,
+            slice: None,
         }
     }
 
@@ -95,13 +99,14 @@ impl LoadBuilder {
         self
     }
 
-    /// Worker threads (default: one per CPU in [`LoadBuilder::cpus`]).
+    /// Worker threads (default: one per CPU in [`LoadBuilder::cpus`], at most one per connection).
     pub fn threads(mut self, threads: u64) -> Self {
         self.threads = Some(threads);
         self
     }
 
-    /// CPUs the workers are pinned to, round-robin (default: the first CPU this process may use).
+    /// CPUs the workers are pinned to, round-robin (default: every CPU this process may use, as
+    /// `sched_getaffinity` says).
     pub fn cpus(mut self, cpus: Vec<usize>) -> Self {
         self.cpus = Some(cpus);
         self
@@ -140,6 +145,22 @@ impl LoadBuilder {
     /// A request without its complete response after this long counts as a timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Starts the clock at this wall-clock instant (ns since the Unix epoch) once connected, so
+    /// agents on several machines start together; an instant already past starts at once.
+    pub fn start_at(mut self, unix_ns: u64) -> Self {
+        self.start_at = Some(unix_ns);
+        self
+    }
+
+    /// This run is one share of a larger one: its connections are the global connections
+    /// `first..first + connections` of `total`. In the open model their requests fall due exactly
+    /// when they would in the whole run at the whole rate ([`LoadBuilder::rate`] stays the whole
+    /// run's rate), so the shares' schedules interleave into the asked one.
+    pub fn slice(mut self, first: u64, total: u64) -> Self {
+        self.slice = Some((first, total));
         self
     }
 
@@ -194,9 +215,34 @@ impl LoadBuilder {
         }
         let cpus = match self.cpus {
             Some(cpus) => check_cpus(cpus)?,
-            None => vec![sys::allowed_cpus().first().copied().unwrap_or(0)],
+            None => {
+                let allowed = sys::allowed_cpus();
+                if allowed.is_empty() {
+                    vec![0]
+                } else {
+                    allowed
+                }
+            }
         };
-        let threads = self.threads.unwrap_or(cpus.len() as u64);
+        let threads = self
+            .threads
+            .unwrap_or((cpus.len() as u64).min(self.connections));
+        let slice = self.slice.unwrap_or((0, self.connections));
+        if slice
+            .0
+            .checked_add(self.connections)
+            .map_or(true, |end| end > slice.1)
+        {
+            return Err(invalid(
+                "--slice",
+                format!(
+                    "connections {}..{} do not fit in {} connections",
+                    slice.0,
+                    slice.0.saturating_add(self.connections),
+                    slice.1
+                ),
+            ));
+        }
         if threads == 0 {
             return Err(invalid("--threads", "must be > 0".into()));
         }
@@ -288,6 +334,8 @@ impl LoadBuilder {
             warmup: self.warmup,
             timeout: self.timeout,
             stream: stream_expect,
+            start_at: self.start_at,
+            slice,
         })
     }
 }
@@ -328,6 +376,8 @@ pub struct LoadConfig {
     warmup: Duration,
     timeout: Duration,
     pub(crate) stream: Option<StreamExpect>,
+    start_at: Option<u64>,
+    slice: (u64, u64),
 }
 
 impl LoadConfig {
@@ -388,6 +438,18 @@ impl LoadConfig {
     /// The serialized request, exactly as written on the wire.
     pub fn request_bytes(&self) -> &[u8] {
         &self.request
+    }
+    /// The agreed wall-clock start, ns since the Unix epoch.
+    pub fn start_at(&self) -> Option<u64> {
+        self.start_at
+    }
+    /// This run's share of a larger run: (first global connection, total connections).
+    pub fn slice(&self) -> (u64, u64) {
+        self.slice
+    }
+    /// The fraction of the whole run's connections (and open-model rate) this run carries.
+    pub fn slice_fraction(&self) -> f64 {
+        self.connections as f64 / self.slice.1 as f64
     }
     /// Events each stream is expected to deliver (stream model only).
     pub fn stream_events(&self) -> Option<u64> {

@@ -60,13 +60,14 @@ mod response;
 mod schedule;
 mod sse;
 mod stream;
+mod stream_figures;
 mod summary;
 mod sys;
 mod worker;
 
 pub use config::{LoadBuilder, LoadConfig, StreamOptions};
-pub use engine::{run, run_with, Hooks};
+pub use engine::{run, run_until, run_with, Hooks, Outcome, StopHandle};
 pub use error::{LoadError, ParseError, SseError};
-pub use response::{Response, ResponseEvent, ResponseParser};
+pub use response::{is_event_stream, Response, ResponseEvent, ResponseParser};
 pub use sse::{parse_stamp, SseEvent, SseParser};
-pub use summary::{ErrorCounts, Model, Percentiles, StreamSummary, Summary};
+pub use summary::{Ended, ErrorCounts, Model, Percentiles, StreamSummary, Summary};
