@@ -52,6 +52,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod ceiling;
 mod config;
 mod engine;
 mod error;
@@ -65,9 +66,11 @@ mod summary;
 mod sys;
 mod worker;
 
+pub use ceiling::{ceiling, Ceiling, CeilingOptions};
 pub use config::{LoadBuilder, LoadConfig, StreamOptions};
 pub use engine::{run, run_until, run_with, Hooks, Outcome, StopHandle};
 pub use error::{LoadError, ParseError, SseError};
 pub use response::{is_event_stream, Response, ResponseEvent, ResponseParser};
 pub use sse::{parse_stamp, SseEvent, SseParser};
 pub use summary::{Ended, ErrorCounts, Model, Percentiles, StreamSummary, Summary};
+pub use sys::allowed_cpus;

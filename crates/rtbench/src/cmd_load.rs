@@ -38,8 +38,17 @@ Exit status:
 )]
 pub struct Args {
     /// The URL to load: http://host[:port][/path][?query] (plain HTTP/1.1; no TLS).
-    #[arg(value_name = "URL")]
-    url: String,
+    #[arg(value_name = "URL", required_unless_present = "ceiling")]
+    url: Option<String>,
+    /// Measure the client's ceiling instead: load a built-in plaintext server on --server-cpus
+    /// from --cpus (default: the first allowed CPU) and print the most req/s one client core
+    /// completes (1 / client CPU per request). Takes -c, -d, --json.
+    #[arg(long, conflicts_with_all = ["url", "rate", "sse", "requests", "pipeline"])]
+    ceiling: bool,
+    /// With --ceiling: the built-in server's CPUs (default: every allowed CPU the client does not
+    /// use, else the client's).
+    #[arg(long = "server-cpus", value_name = "LIST", requires = "ceiling")]
+    server_cpus: Option<String>,
     /// Concurrent connections.
     #[arg(
         short = 'c',
@@ -128,6 +137,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.ceiling {
+        return run_ceiling(&args);
+    }
     let config = config(&args)?;
     let mut hlog = args.hlog.as_deref().map(create).transpose()?;
     let mut hgrm = args.hgrm.as_deref().map(create).transpose()?;
@@ -189,6 +201,42 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_LOCAL));
     }
     Ok(exit_code(summary))
+}
+
+/// `--ceiling`: the client against the built-in server.
+fn run_ceiling(args: &Args) -> anyhow::Result<ExitCode> {
+    let mut options = rtbench_load::CeilingOptions::new();
+    if let Some(cpus) = &args.cpus {
+        options.client_cpus = parse_cpu_list(cpus).map_err(|e| anyhow::anyhow!("--cpus {e}"))?;
+        let others: Vec<usize> = rtbench_load::allowed_cpus()
+            .into_iter()
+            .filter(|c| !options.client_cpus.contains(c))
+            .collect();
+        if !others.is_empty() {
+            options.server_cpus = others;
+        }
+    }
+    if let Some(cpus) = &args.server_cpus {
+        options.server_cpus =
+            parse_cpu_list(cpus).map_err(|e| anyhow::anyhow!("--server-cpus {e}"))?;
+    }
+    options.connections = positive(args.connections, "--connections")?;
+    if let Some(d) = &args.duration {
+        options.duration = parse_duration(d, "--duration")?;
+    }
+    let ceiling = rtbench_load::ceiling(&options)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &ceiling)?;
+        writeln!(out)?;
+    } else {
+        crate::load_print::print_ceiling(&mut out, &ceiling, &options)?;
+    }
+    if ceiling.summary.requests == 0 {
+        eprintln!("rtbench: error: no request completed against the built-in server");
+        return Ok(ExitCode::from(EXIT_TARGET_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// SIGINT, SIGTERM and SIGHUP stop the run (the summary of what was measured is still printed);
@@ -300,7 +348,7 @@ fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {
 /// Turns the flags into the engine's validated config. Values the engine checks itself (zero
 /// counts, URL, headers) are passed through so its message names them.
 fn config(args: &Args) -> anyhow::Result<LoadConfig> {
-    let mut b = LoadBuilder::new(&args.url)
+    let mut b = LoadBuilder::new(args.url.as_deref().unwrap_or_default())
         .connections(positive(
             args.streams.unwrap_or(args.connections),
             flag_c(args),

@@ -328,6 +328,62 @@ fn bytes(n: f64) -> String {
     }
 }
 
+/// The `--ceiling` report.
+pub(crate) fn print_ceiling(
+    out: &mut dyn Write,
+    c: &rtbench_load::Ceiling,
+    options: &rtbench_load::CeilingOptions,
+) -> std::io::Result<()> {
+    let cpus = |list: &[usize]| {
+        list.iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    writeln!(
+        out,
+        "rtbench load --ceiling: the client against a built-in plaintext server"
+    )?;
+    writeln!(
+        out,
+        "  client pinned to CPU {} ({} worker{}), server on CPU {}, {} connections, {}",
+        cpus(&c.client_cpus),
+        c.summary.threads,
+        if c.summary.threads == 1 { "" } else { "s" },
+        cpus(&c.server_cpus),
+        options.connections,
+        human_duration(options.duration)
+    )?;
+    let s = &c.summary;
+    writeln!(
+        out,
+        "  Requests     {} in {:.2} s, {} req/s, errors {}",
+        thousands(s.requests as f64),
+        s.duration_s,
+        thousands(s.rps),
+        s.errors.total
+    )?;
+    writeln!(
+        out,
+        "  Client CPU   {:.2} s, {:.0}% of its CPUs, {:.2} µs per request",
+        s.client_cpu_s,
+        s.client_cpu_fraction * 100.0,
+        c.cpu_us_per_request
+    )?;
+    writeln!(
+        out,
+        "  Ceiling      {} req/s per client core (1 / client CPU per request)",
+        thousands(c.max_rps_per_core)
+    )?;
+    if c.shared_cpu {
+        writeln!(
+            out,
+            "WARNING: client and server shared a CPU: the ceiling is a low estimate"
+        )?;
+    }
+    Ok(())
+}
+
 fn signal_name(signal: Option<i32>) -> &'static str {
     match signal {
         Some(libc::SIGINT) => "SIGINT",

@@ -490,3 +490,35 @@ fn issue14_6_signals_print_the_summary_write_the_files_and_exit_128_plus_n() {
         );
     }
 }
+
+/// Issue 16.1: `--ceiling` loads a built-in server on other CPUs and reports the client's cost.
+#[test]
+fn ceiling_reports_the_clients_cost_per_request() {
+    let out = rtbench(&["--ceiling", "-c", "8", "-d", "500ms", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["summary"]["requests"].as_u64().unwrap() > 0);
+    assert_eq!(v["summary"]["errors"]["total"], 0);
+    let (cpu, max) = (
+        v["cpu_us_per_request"].as_f64().unwrap(),
+        v["max_rps_per_core"].as_f64().unwrap(),
+    );
+    assert!(cpu > 0.0 && (max * cpu / 1e6 - 1.0).abs() < 1e-9, "{v}");
+    let client = v["client_cpus"].as_array().unwrap();
+    let server = v["server_cpus"].as_array().unwrap();
+    assert_eq!(client.len(), 1);
+    if rtbench_load_cpus() > 1 {
+        assert!(server.iter().all(|c| !client.contains(c)), "{v}");
+        assert_eq!(v["shared_cpu"], false);
+    }
+    let out = rtbench(&["--ceiling", "http://127.0.0.1:1/"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the URL conflicts with --ceiling"
+    );
+}
+
+fn rtbench_load_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}

@@ -240,3 +240,57 @@ fn issue14_10_a_failing_interval_log_keeps_the_summary() {
         output_errors[0]
     );
 }
+
+/// Issue 16.2: several CPUs give one worker each, pinned to its CPU (seen from /proc while the
+/// run goes).
+#[test]
+fn several_cpus_get_one_pinned_worker_each() {
+    let _t = timing();
+    let cpus = rtbench_load::allowed_cpus();
+    if cpus.len() < 2 {
+        eprintln!("one CPU here: nothing to check");
+        return;
+    }
+    let server = Server::hello();
+    let config = LoadBuilder::new(&server.url("/"))
+        .connections(8)
+        .cpus(cpus.clone())
+        .duration(Duration::from_millis(800))
+        .build()
+        .unwrap();
+    assert_eq!(config.threads(), cpus.len() as u64);
+    let stop = StopHandle::new();
+    let pinned = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            let mut seen = std::collections::BTreeSet::new();
+            while !stop.is_stopped() {
+                for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+                    let status = std::fs::read_to_string(task.path().join("status"));
+                    let Ok(status) = status else { continue };
+                    let list = status
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                        .map(str::trim);
+                    if let Some(cpu) = list.and_then(|l| l.parse::<usize>().ok()) {
+                        seen.insert((task.file_name(), cpu));
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            seen
+        });
+        let outcome = run_until(&config, Hooks::default(), &StopHandle::new());
+        stop.stop();
+        let s = outcome.unwrap().summary;
+        assert_eq!(
+            (s.threads, s.cpus.clone()),
+            (cpus.len() as u64, cpus.clone())
+        );
+        assert!(s.requests > 0);
+        watcher.join().unwrap()
+    });
+    for cpu in &cpus {
+        let workers = pinned.iter().filter(|(_, c)| c == cpu).count();
+        assert_eq!(workers, 1, "CPU {cpu}: {pinned:?}");
+    }
+}
