@@ -50,6 +50,7 @@ pub struct LoadBuilder {
     stream: Option<StreamOptions>,
     start_at: Option<u64>,
     slice: Option<(u64, u64)>,
+    agent: Option<(u64, u64)>,
 }
 
 impl LoadBuilder {
@@ -72,7 +73,16 @@ impl LoadBuilder {
             stream: None,
             start_at: None,
             slice: None,
+            agent: None,
         }
+    }
+
+    /// This process is agent `index` (0-based) of `agents`: it runs its [`crate::split`] share
+    /// of the run the other settings describe (connections, and the count of a closed run), on
+    /// its slice of the global schedule.
+    pub fn agent(mut self, index: u64, agents: u64) -> Self {
+        self.agent = Some((index, agents));
+        self
     }
 
     /// The request method (default `GET`).
@@ -171,10 +181,30 @@ impl LoadBuilder {
     }
 
     /// Checks every setting and resolves the host.
-    pub fn build(self) -> Result<LoadConfig, LoadError> {
+    pub fn build(mut self) -> Result<LoadConfig, LoadError> {
         let url = Url::parse(&self.url)?;
         let invalid =
             |option: &'static str, reason: String| LoadError::InvalidOption { option, reason };
+        let mut share = None;
+        if let Some((index, agents)) = self.agent {
+            if index >= agents {
+                return Err(invalid(
+                    "--agent",
+                    format!("index {index} is not below the agent count {agents} (0-based)"),
+                ));
+            }
+            let model = match (&self.stream, self.rate) {
+                (Some(_), _) => Model::Stream,
+                (None, Some(_)) => Model::Open,
+                (None, None) => Model::Closed,
+            };
+            let mine = crate::agent::split(self.connections, self.requests, model, agents)?
+                [index as usize];
+            self.connections = mine.connections;
+            self.requests = mine.requests;
+            self.slice = Some((mine.first, mine.total));
+            share = Some(mine);
+        }
         if self.connections == 0 {
             return Err(invalid("--connections", "must be > 0".into()));
         }
@@ -336,6 +366,7 @@ impl LoadBuilder {
             stream: stream_expect,
             start_at: self.start_at,
             slice,
+            share,
         })
     }
 }
@@ -378,6 +409,7 @@ pub struct LoadConfig {
     pub(crate) stream: Option<StreamExpect>,
     start_at: Option<u64>,
     slice: (u64, u64),
+    share: Option<crate::agent::Share>,
 }
 
 impl LoadConfig {
@@ -438,6 +470,25 @@ impl LoadConfig {
     /// The serialized request, exactly as written on the wire.
     pub fn request_bytes(&self) -> &[u8] {
         &self.request
+    }
+    /// Requests this run must complete: the count, or in an open run that is a slice of a larger
+    /// one, the requests of the counted schedule that fall on its connections.
+    pub fn requests_asked(&self) -> Option<u64> {
+        let n = self.requests()?;
+        let (first, total) = self.slice;
+        if self.model != Model::Open || self.connections == total {
+            return Some(n);
+        }
+        // Global request g goes to connection g mod total: connection c gets ceil((n − c)/total).
+        Some(
+            (first..first + self.connections)
+                .map(|c| n.saturating_sub(c).div_ceil(total))
+                .sum(),
+        )
+    }
+    /// The agent share this run carries, when it is one agent of several.
+    pub fn share(&self) -> Option<crate::agent::Share> {
+        self.share
     }
     /// The agreed wall-clock start, ns since the Unix epoch.
     pub fn start_at(&self) -> Option<u64> {

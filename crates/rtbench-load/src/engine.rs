@@ -335,6 +335,7 @@ fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::H
     let (mut requests, mut ok, mut bytes, mut cpu_ns, mut measured_ns, mut unsent) =
         (0, 0, 0, 0, 0, 0);
     let (mut ended, mut established, mut connect_ns) = (Ended::Completed, 0, 0);
+    let mut start_wall_ns = u64::MAX;
     let mut status_codes = BTreeMap::new();
     let mut error_reasons = BTreeMap::new();
     for out in outs {
@@ -345,6 +346,7 @@ fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::H
             _ => Ended::Completed,
         };
         established += out.established;
+        start_wall_ns = start_wall_ns.min(out.start_wall_ns);
         connect_ns = connect_ns.max(out.connect_ns);
         for (status, n) in &out.status_codes {
             *status_codes.entry(*status).or_insert(0) += n;
@@ -418,7 +420,12 @@ fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::H
         client_bound: client_cpu_fraction >= CLIENT_BOUND,
         stream,
         ended,
-        requests_asked: config.requests(),
+        requests_asked: config.requests_asked(),
+        start_wall_ns: if start_wall_ns == u64::MAX {
+            0
+        } else {
+            start_wall_ns
+        },
         cpus: config.cpus().to_vec(),
         connections_established: established,
         connect_s: connect_ns as f64 / 1e9,

@@ -86,6 +86,14 @@ pub enum LoadError {
         #[source]
         source: io::Error,
     },
+    /// An agent output file could not be read.
+    #[error("{file}: {reason}")]
+    AgentOutput {
+        /// The file as named.
+        file: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Writing an output (interval log, percentile distribution) failed.
     #[error("cannot write the {what}: {source}")]
     Output {

@@ -52,6 +52,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod agent;
 mod ceiling;
 mod config;
 mod engine;
@@ -66,6 +67,10 @@ mod summary;
 mod sys;
 mod worker;
 
+pub use agent::{
+    merge_agents, read_agent_output, split, write_agent_output, AgentInterval, AgentOutput,
+    AgentReport, Merged, Share,
+};
 pub use ceiling::{ceiling, Ceiling, CeilingOptions};
 pub use config::{LoadBuilder, LoadConfig, StreamOptions};
 pub use engine::{run, run_until, run_with, Hooks, Outcome, StopHandle};

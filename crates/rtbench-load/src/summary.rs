@@ -153,6 +153,10 @@ pub struct Summary {
     /// The request count asked for, when the run is counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests_asked: Option<u64>,
+    /// Wall-clock instant the measured window began, ns since the Unix epoch (agents' start skew
+    /// is read from it).
+    #[serde(default)]
+    pub start_wall_ns: u64,
     /// CPUs the workers were pinned to.
     #[serde(default)]
     pub cpus: Vec<usize>,

@@ -86,6 +86,8 @@ pub(crate) struct WorkerOut {
     /// Some connect failed with EMFILE/ENFILE.
     pub out_of_files: bool,
     pub ended: Ended,
+    /// Wall-clock start of the measured window, ns since the Unix epoch.
+    pub start_wall_ns: u64,
     /// Connections established before the clock started, and how long that took.
     pub established: u64,
     pub connect_ns: u64,
@@ -421,6 +423,7 @@ impl<'p, S: Schedule> Worker<'p, S> {
             stream: self.sched.stream_figures(),
             out_of_files: self.out_of_files,
             ended,
+            start_wall_ns: t_measure.wrapping_add(wall_offset),
             established,
             connect_ns,
             status_codes: self

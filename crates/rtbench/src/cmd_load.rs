@@ -131,6 +131,18 @@ pub struct Args {
     /// SSE: ms between events, put in the query as interval_ms=M (default: the URL's, else 10).
     #[arg(long = "interval-ms", value_name = "M", allow_negative_numbers = true)]
     interval_ms: Option<i64>,
+    /// Scale-out: run agent J's share (0-based) of N agents splitting this run (connections, and
+    /// a closed run's -n; an open run keeps the whole -R and its schedule). See `rtbench merge`.
+    #[arg(long, value_name = "J/N")]
+    agent: Option<String>,
+    /// Start the clock at this wall-clock instant (ns since the Unix epoch), once connected: the
+    /// agreed start of the agents of one run.
+    #[arg(long = "start-at", value_name = "UNIX_NS")]
+    start_at: Option<u64>,
+    /// Scale-out: write this agent's output (its share, summary and interval log; HdrHistogram
+    /// log format) to FILE, for `rtbench merge`.
+    #[arg(long = "agent-output", value_name = "FILE", conflicts_with = "hlog")]
+    agent_output: Option<PathBuf>,
     /// SSE: close each stream after K events (a client leaving early).
     #[arg(long = "abort-after", value_name = "K", allow_negative_numbers = true)]
     abort_after: Option<i64>,
@@ -142,6 +154,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let config = config(&args)?;
     let mut hlog = args.hlog.as_deref().map(create).transpose()?;
+    let mut agent_file = args.agent_output.as_deref().map(create).transpose()?;
+    let mut agent_log: Option<Vec<u8>> = agent_file.as_ref().map(|_| Vec::new());
     let mut hgrm = args.hgrm.as_deref().map(create).transpose()?;
     let mut output = args.output.as_deref().map(create).transpose()?;
     // The human summary repeats the placement; this line is for the wait at a terminal.
@@ -151,7 +165,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stop = StopHandle::new();
     let signals = Signals::watch(&stop)?;
     let hooks = Hooks {
-        hlog: hlog.as_mut().map(|w| w as &mut (dyn Write + Send)),
+        hlog: match (&mut hlog, &mut agent_log) {
+            (Some(file), _) => Some(file as &mut (dyn Write + Send)),
+            (None, Some(log)) => Some(log as &mut (dyn Write + Send)),
+            (None, None) => None,
+        },
         hgrm: hgrm.as_mut().map(|w| w as &mut dyn Write),
     };
     let result = rtbench_load::run_until(&config, hooks, &stop);
@@ -178,12 +196,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(ToString::to_string)
         .collect();
+    if let (Some(file), Some(log)) = (agent_file.as_mut(), &agent_log) {
+        let share = config.share().unwrap_or(
+            rtbench_load::split(config.connections(), config.requests(), config.model(), 1)?[0],
+        );
+        if let Err(e) = rtbench_load::write_agent_output(file, &share, summary, log) {
+            local_errors.push(format!("cannot write the --agent-output file: {e}"));
+        }
+    }
     if let Some(file) = output.as_mut() {
         if let Err(e) = print_json(file, &config, summary, &args.method) {
             local_errors.push(format!("cannot write the --output file: {e}"));
         }
     }
-    for (file, flag) in [(hlog, "--hlog"), (hgrm, "--hgrm"), (output, "--output")] {
+    let files = [
+        (hlog, "--hlog"),
+        (hgrm, "--hgrm"),
+        (output, "--output"),
+        (agent_file, "--agent-output"),
+    ];
+    for (file, flag) in files {
         if let Some(mut file) = file {
             if let Err(e) = file.flush() {
                 local_errors.push(format!("cannot write the {flag} file: {e}"));
@@ -370,6 +402,17 @@ fn config(args: &Args) -> anyhow::Result<LoadConfig> {
     }
     if let Some(rate) = args.rate {
         b = b.rate(rate);
+    }
+    if let Some(agent) = &args.agent {
+        let bad = || anyhow::anyhow!("--agent '{agent}': expected J/N, e.g. 0/3 (0-based)");
+        let (j, n) = agent.split_once('/').ok_or_else(bad)?;
+        b = b.agent(
+            j.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+    }
+    if let Some(at) = args.start_at {
+        b = b.start_at(at);
     }
     for header in &args.headers {
         let Some((name, value)) = header.split_once(':') else {

@@ -143,93 +143,7 @@ pub(crate) fn print_human(
         thousands(s.connections as f64),
         s.connect_s
     )?;
-    let ok = (s.rps * s.duration_s).round();
-    if s.stream.is_none() {
-        writeln!(
-            out,
-            "  Requests     {} in {:.2} s, {} req/s (2xx: {})",
-            thousands(s.requests as f64),
-            s.duration_s,
-            thousands(s.rps),
-            thousands(ok)
-        )?;
-    }
-    writeln!(
-        out,
-        "  Transfer     {} read, {}/s",
-        bytes(s.bytes_read as f64),
-        bytes(s.transfer_bytes_per_s)
-    )?;
-    if let (Some(target), Some(achieved)) = (s.target_rate, s.achieved_rate) {
-        writeln!(
-            out,
-            "  Rate         {} req/s asked, {} achieved, {} due but never sent",
-            thousands(target),
-            thousands(achieved),
-            thousands(s.unsent_due.unwrap_or(0) as f64)
-        )?;
-    }
-    if s.stream.is_none() {
-        writeln!(
-            out,
-            "  Latency      {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            "p50", "p75", "p90", "p99", "p99.9", "p99.99", "max", "mean"
-        )?;
-        let label = if s.latency_uncorrected_us.is_some() {
-            "  corrected  "
-        } else {
-            "             "
-        };
-        latency_row(out, label, &s.latency_us)?;
-        if let Some(u) = &s.latency_uncorrected_us {
-            latency_row(out, "  uncorrected", u)?;
-        }
-    }
-    if let Some(st) = &s.stream {
-        writeln!(
-            out,
-            "  Streams      {} opened, {} completed, {} failed in {:.2} s",
-            st.streams, st.streams_completed, st.streams_failed, s.duration_s
-        )?;
-        writeln!(
-            out,
-            "  Events       {} of {} expected, {} events/s",
-            thousands(st.events_received as f64),
-            thousands(st.events_expected as f64),
-            thousands(st.events_per_s)
-        )?;
-        writeln!(
-            out,
-            "  Stream       {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            "p50", "p75", "p90", "p99", "p99.9", "p99.99", "max", "mean"
-        )?;
-        latency_row(out, "  connect    ", &st.connect_us)?;
-        latency_row(out, "  1st event  ", &st.first_event_us)?;
-        latency_row(out, "  gap        ", &st.gap_us)?;
-        latency_row(out, "  latency    ", &st.event_latency_us)?;
-    }
-    if !s.status_codes.is_empty() {
-        let codes: Vec<String> = s
-            .status_codes
-            .iter()
-            .map(|(code, n)| format!("{code}: {}", thousands(*n as f64)))
-            .collect();
-        writeln!(out, "  Status       {}", codes.join(", "))?;
-    }
-    let e = &s.errors;
-    if e.total == 0 {
-        writeln!(out, "  Errors       none")?;
-    } else {
-        writeln!(
-            out,
-            "  Errors       {} (connect {}, read {}, write {}, timeout {}, status {}, parse {}, \
-             content-type {})",
-            e.total, e.connect, e.read, e.write, e.timeout, e.status, e.parse, e.content_type
-        )?;
-    }
-    for (reason, n) in &s.error_reasons {
-        writeln!(out, "    {} × {reason}", thousands(*n as f64))?;
-    }
+    print_figures(out, s)?;
     let (done, unit) = match &s.stream {
         Some(st) => (st.events_received, "event"),
         None => (s.requests, "request"),
@@ -326,6 +240,99 @@ fn bytes(n: f64) -> String {
     } else {
         format!("{value:.2} {}", UNITS[unit])
     }
+}
+
+/// The measured figures every summary shows: requests, transfer, rate, latency, streams, status
+/// codes, errors and their reasons.
+pub(crate) fn print_figures(out: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
+    let ok = (s.rps * s.duration_s).round();
+    if s.stream.is_none() {
+        writeln!(
+            out,
+            "  Requests     {} in {:.2} s, {} req/s (2xx: {})",
+            thousands(s.requests as f64),
+            s.duration_s,
+            thousands(s.rps),
+            thousands(ok)
+        )?;
+    }
+    writeln!(
+        out,
+        "  Transfer     {} read, {}/s",
+        bytes(s.bytes_read as f64),
+        bytes(s.transfer_bytes_per_s)
+    )?;
+    if let (Some(target), Some(achieved)) = (s.target_rate, s.achieved_rate) {
+        writeln!(
+            out,
+            "  Rate         {} req/s asked, {} achieved, {} due but never sent",
+            thousands(target),
+            thousands(achieved),
+            thousands(s.unsent_due.unwrap_or(0) as f64)
+        )?;
+    }
+    if s.stream.is_none() {
+        writeln!(
+            out,
+            "  Latency      {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "p50", "p75", "p90", "p99", "p99.9", "p99.99", "max", "mean"
+        )?;
+        let label = if s.latency_uncorrected_us.is_some() {
+            "  corrected  "
+        } else {
+            "             "
+        };
+        latency_row(out, label, &s.latency_us)?;
+        if let Some(u) = &s.latency_uncorrected_us {
+            latency_row(out, "  uncorrected", u)?;
+        }
+    }
+    if let Some(st) = &s.stream {
+        writeln!(
+            out,
+            "  Streams      {} opened, {} completed, {} failed in {:.2} s",
+            st.streams, st.streams_completed, st.streams_failed, s.duration_s
+        )?;
+        writeln!(
+            out,
+            "  Events       {} of {} expected, {} events/s",
+            thousands(st.events_received as f64),
+            thousands(st.events_expected as f64),
+            thousands(st.events_per_s)
+        )?;
+        writeln!(
+            out,
+            "  Stream       {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "p50", "p75", "p90", "p99", "p99.9", "p99.99", "max", "mean"
+        )?;
+        latency_row(out, "  connect    ", &st.connect_us)?;
+        latency_row(out, "  1st event  ", &st.first_event_us)?;
+        latency_row(out, "  gap        ", &st.gap_us)?;
+        latency_row(out, "  latency    ", &st.event_latency_us)?;
+    }
+    if !s.status_codes.is_empty() {
+        let codes: Vec<String> = s
+            .status_codes
+            .iter()
+            .map(|(code, n)| format!("{code}: {}", thousands(*n as f64)))
+            .collect();
+        writeln!(out, "  Status       {}", codes.join(", "))?;
+    }
+    let e = &s.errors;
+    if e.total == 0 {
+        writeln!(out, "  Errors       none")?;
+    } else {
+        writeln!(
+            out,
+            "  Errors       {} (connect {}, read {}, write {}, timeout {}, status {}, parse {}, \
+             content-type {})",
+            e.total, e.connect, e.read, e.write, e.timeout, e.status, e.parse, e.content_type
+        )?;
+    }
+    for (reason, n) in &s.error_reasons {
+        writeln!(out, "    {} × {reason}", thousands(*n as f64))?;
+    }
+    Ok(())
 }
 
 /// The `--ceiling` report.

@@ -358,11 +358,13 @@ fn too_few_file_descriptors_is_a_clear_error() {
     );
 }
 
-/// A server that answers the first `answered` requests, then reads and never answers.
-fn silent_after(answered: u64) -> SocketAddr {
+/// A server that answers the first `answered` requests, then reads and never answers; with the
+/// count of requests it received.
+fn silent_after(answered: u64) -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicU64>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let received = count.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
@@ -385,13 +387,13 @@ fn silent_after(answered: u64) -> SocketAddr {
             });
         }
     });
-    addr
+    (addr, received)
 }
 
 /// Issue 14.9: `-n 1000` against a server silent after 100 said "Requests 100" and exited 0.
 #[test]
 fn issue14_9_a_count_not_reached_says_why_and_exits_1() {
-    let addr = silent_after(100);
+    let (addr, _) = silent_after(100);
     let url = format!("http://{addr}/");
     let out = rtbench(&[&url, "-c", "1", "-n", "1000", "--timeout", "200ms"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -521,4 +523,80 @@ fn ceiling_reports_the_clients_cost_per_request() {
 
 fn rtbench_load_cpus() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Issue 16.3 building blocks: three agents split one counted run, start at an agreed instant,
+/// and `rtbench merge` adds them up exactly; a missing agent makes the merge incomplete.
+#[test]
+fn three_agents_split_a_run_and_merge_exactly() {
+    let (addr, served) = counting_server();
+    let url = format!("http://{addr}/");
+    let dir = tempfile::tempdir().unwrap();
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        + 1_500_000_000;
+    let files: Vec<std::path::PathBuf> = (0..3)
+        .map(|j| dir.path().join(format!("agent{j}.hlog")))
+        .collect();
+    let children: Vec<std::process::Child> = (0..3)
+        .map(|j| {
+            Command::new(env!("CARGO_BIN_EXE_rtbench"))
+                .args(["load", &url, "-c", "7", "-n", "3001", "--cpus", "0"])
+                .args([
+                    "--agent",
+                    &format!("{j}/3"),
+                    "--start-at",
+                    &start.to_string(),
+                ])
+                .arg("--agent-output")
+                .arg(&files[j])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let merged = Command::new(env!("CARGO_BIN_EXE_rtbench"))
+        .arg("merge")
+        .args(&files)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(merged.status.success(), "{}", stderr(&merged));
+    let v: serde_json::Value = serde_json::from_slice(&merged.stdout).unwrap();
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["summary"]["requests"], 3001);
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::SeqCst),
+        3001,
+        "the server's own count"
+    );
+    assert_eq!(v["summary"]["connections"], 7);
+    assert_eq!(v["summary"]["status_codes"]["200"], 3001);
+    let agents = v["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 3);
+    assert!(agents
+        .iter()
+        .all(|a| a["client_cpu_s"].as_f64().unwrap() > 0.0));
+    let requests: u64 = agents.iter().map(|a| a["requests"].as_u64().unwrap()).sum();
+    assert_eq!(requests, 3001);
+    // Processes started together, clocks at the agreed instant: well under a second apart.
+    assert!(v["start_skew_ms"].as_f64().unwrap() < 500.0, "{v}");
+    let out = Command::new(env!("CARGO_BIN_EXE_rtbench"))
+        .arg("merge")
+        .args(&files[..2])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("2 of 3 agents (INCOMPLETE)"), "{text}");
+}
+
+/// A hello-world server counting the requests it answered.
+fn counting_server() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    silent_after(u64::MAX)
 }
