@@ -17,6 +17,15 @@
 //! counters, merged once at the end. Failures are counted by class in [`ErrorCounts`].
 //! [`ResponseParser`], the incremental HTTP/1.1 response parser, is public so it can be fuzzed.
 //!
+//! Connections are established before the clock starts. [`run_until`] takes a [`StopHandle`] (a
+//! signal handler stops the run and still gets its [`Summary`], marked [`Ended::Interrupted`])
+//! and returns output failures beside the summary instead of in place of it.
+//!
+//! [`ceiling`] measures the client itself against a built-in server on other CPUs. For scale-out,
+//! [`split`] gives each agent its share ([`LoadBuilder::agent`], [`LoadBuilder::start_at`]),
+//! [`write_agent_output`] records what an agent measured, and [`merge_agents`] adds agents up
+//! exactly.
+//!
 //! ```
 //! use std::io::{Read, Write};
 //! use std::time::Duration;
