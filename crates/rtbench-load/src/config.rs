@@ -48,6 +48,9 @@ pub struct LoadBuilder {
     warmup: Duration,
     timeout: Duration,
     stream: Option<StreamOptions>,
+    start_at: Option<u64>,
+    slice: Option<(u64, u64)>,
+    agent: Option<(u64, u64)>,
 }
 
 impl LoadBuilder {
@@ -68,7 +71,18 @@ impl LoadBuilder {
             warmup: Duration::ZERO,
             timeout: DEFAULT_TIMEOUT,
             stream: None,
+            start_at: None,
+            slice: None,
+            agent: None,
         }
+    }
+
+    /// This process is agent `index` (0-based) of `agents`: it runs its [`crate::split`] share
+    /// of the run the other settings describe (connections, and the count of a closed run), on
+    /// its slice of the global schedule.
+    pub fn agent(mut self, index: u64, agents: u64) -> Self {
+        self.agent = Some((index, agents));
+        self
     }
 
     /// The request method (default `GET`).
@@ -95,13 +109,14 @@ impl LoadBuilder {
         self
     }
 
-    /// Worker threads (default: one per CPU in [`LoadBuilder::cpus`]).
+    /// Worker threads (default: one per CPU in [`LoadBuilder::cpus`], at most one per connection).
     pub fn threads(mut self, threads: u64) -> Self {
         self.threads = Some(threads);
         self
     }
 
-    /// CPUs the workers are pinned to, round-robin (default: the first CPU this process may use).
+    /// CPUs the workers are pinned to, round-robin (default: every CPU this process may use, as
+    /// `sched_getaffinity` says).
     pub fn cpus(mut self, cpus: Vec<usize>) -> Self {
         self.cpus = Some(cpus);
         self
@@ -143,6 +158,22 @@ impl LoadBuilder {
         self
     }
 
+    /// Starts the clock at this wall-clock instant (ns since the Unix epoch) once connected, so
+    /// agents on several machines start together; an instant already past starts at once.
+    pub fn start_at(mut self, unix_ns: u64) -> Self {
+        self.start_at = Some(unix_ns);
+        self
+    }
+
+    /// This run is one share of a larger one: its connections are the global connections
+    /// `first..first + connections` of `total`. In the open model their requests fall due exactly
+    /// when they would in the whole run at the whole rate ([`LoadBuilder::rate`] stays the whole
+    /// run's rate), so the shares' schedules interleave into the asked one.
+    pub fn slice(mut self, first: u64, total: u64) -> Self {
+        self.slice = Some((first, total));
+        self
+    }
+
     /// Switches to the stream model: each connection reads one SSE stream.
     pub fn stream(mut self, options: StreamOptions) -> Self {
         self.stream = Some(options);
@@ -150,10 +181,30 @@ impl LoadBuilder {
     }
 
     /// Checks every setting and resolves the host.
-    pub fn build(self) -> Result<LoadConfig, LoadError> {
+    pub fn build(mut self) -> Result<LoadConfig, LoadError> {
         let url = Url::parse(&self.url)?;
         let invalid =
             |option: &'static str, reason: String| LoadError::InvalidOption { option, reason };
+        let mut share = None;
+        if let Some((index, agents)) = self.agent {
+            if index >= agents {
+                return Err(invalid(
+                    "--agent",
+                    format!("index {index} is not below the agent count {agents} (0-based)"),
+                ));
+            }
+            let model = match (&self.stream, self.rate) {
+                (Some(_), _) => Model::Stream,
+                (None, Some(_)) => Model::Open,
+                (None, None) => Model::Closed,
+            };
+            let mine = crate::agent::split(self.connections, self.requests, model, agents)?
+                [index as usize];
+            self.connections = mine.connections;
+            self.requests = mine.requests;
+            self.slice = Some((mine.first, mine.total));
+            share = Some(mine);
+        }
         if self.connections == 0 {
             return Err(invalid("--connections", "must be > 0".into()));
         }
@@ -194,9 +245,34 @@ impl LoadBuilder {
         }
         let cpus = match self.cpus {
             Some(cpus) => check_cpus(cpus)?,
-            None => vec![sys::allowed_cpus().first().copied().unwrap_or(0)],
+            None => {
+                let allowed = sys::allowed_cpus();
+                if allowed.is_empty() {
+                    vec![0]
+                } else {
+                    allowed
+                }
+            }
         };
-        let threads = self.threads.unwrap_or(cpus.len() as u64);
+        let threads = self
+            .threads
+            .unwrap_or((cpus.len() as u64).min(self.connections));
+        let slice = self.slice.unwrap_or((0, self.connections));
+        if slice
+            .0
+            .checked_add(self.connections)
+            .map_or(true, |end| end > slice.1)
+        {
+            return Err(invalid(
+                "--slice",
+                format!(
+                    "connections {}..{} do not fit in {} connections",
+                    slice.0,
+                    slice.0.saturating_add(self.connections),
+                    slice.1
+                ),
+            ));
+        }
         if threads == 0 {
             return Err(invalid("--threads", "must be > 0".into()));
         }
@@ -288,6 +364,9 @@ impl LoadBuilder {
             warmup: self.warmup,
             timeout: self.timeout,
             stream: stream_expect,
+            start_at: self.start_at,
+            slice,
+            share,
         })
     }
 }
@@ -328,6 +407,9 @@ pub struct LoadConfig {
     warmup: Duration,
     timeout: Duration,
     pub(crate) stream: Option<StreamExpect>,
+    start_at: Option<u64>,
+    slice: (u64, u64),
+    share: Option<crate::agent::Share>,
 }
 
 impl LoadConfig {
@@ -388,6 +470,37 @@ impl LoadConfig {
     /// The serialized request, exactly as written on the wire.
     pub fn request_bytes(&self) -> &[u8] {
         &self.request
+    }
+    /// Requests this run must complete: the count, or in an open run that is a slice of a larger
+    /// one, the requests of the counted schedule that fall on its connections.
+    pub fn requests_asked(&self) -> Option<u64> {
+        let n = self.requests()?;
+        let (first, total) = self.slice;
+        if self.model != Model::Open || self.connections == total {
+            return Some(n);
+        }
+        // Global request g goes to connection g mod total: connection c gets ceil((n − c)/total).
+        Some(
+            (first..first + self.connections)
+                .map(|c| n.saturating_sub(c).div_ceil(total))
+                .sum(),
+        )
+    }
+    /// The agent share this run carries, when it is one agent of several.
+    pub fn share(&self) -> Option<crate::agent::Share> {
+        self.share
+    }
+    /// The agreed wall-clock start, ns since the Unix epoch.
+    pub fn start_at(&self) -> Option<u64> {
+        self.start_at
+    }
+    /// This run's share of a larger run: (first global connection, total connections).
+    pub fn slice(&self) -> (u64, u64) {
+        self.slice
+    }
+    /// The fraction of the whole run's connections (and open-model rate) this run carries.
+    pub fn slice_fraction(&self) -> f64 {
+        self.connections as f64 / self.slice.1 as f64
     }
     /// Events each stream is expected to deliver (stream model only).
     pub fn stream_events(&self) -> Option<u64> {

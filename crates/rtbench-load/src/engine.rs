@@ -1,10 +1,12 @@
 //! Starts the workers, merges what they measured once at the end, and writes the optional
 //! histogram outputs.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::TcpStream as StdTcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::Barrier;
+use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use mio::Poll;
@@ -13,8 +15,9 @@ use crate::config::{LoadConfig, Stop};
 use crate::error::LoadError;
 use crate::hist::{self, IntervalReport};
 use crate::schedule::{Closed, Open, Schedule};
-use crate::stream::{Stream, StreamFigures};
-use crate::summary::{ErrorCounts, Model, Summary};
+use crate::stream::Stream;
+use crate::stream_figures::StreamFigures;
+use crate::summary::{Ended, ErrorCounts, Model, Summary};
 use crate::sys::{self, Timer};
 use crate::worker::{Plan, Worker, WorkerOut};
 
@@ -36,6 +39,37 @@ pub struct Hooks<'a> {
     pub hgrm: Option<&'a mut dyn Write>,
 }
 
+/// Ends a run early from another thread (a signal handler, a coordinator): the workers stop at
+/// their next loop turn (within 10 ms) and the run returns what it measured until then, with
+/// [`Summary::ended`] = [`crate::Ended::Interrupted`]. Clones share one flag.
+#[derive(Debug, Clone, Default)]
+pub struct StopHandle(Arc<AtomicBool>);
+
+impl StopHandle {
+    /// A handle that has not been stopped.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Asks the run to stop.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    /// Whether [`StopHandle::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What [`run_until`] returns: the summary, and the outputs that could not be written (the run's
+/// figures are never thrown away because a file could not take them).
+#[derive(Debug)]
+pub struct Outcome {
+    /// What was measured.
+    pub summary: Summary,
+    /// Failures writing the interval log or the percentile distribution.
+    pub output_errors: Vec<LoadError>,
+}
+
 /// Runs the load described by `config` and returns what it measured.
 ///
 /// Fails before any load when the target refuses the first connection or the process cannot open
@@ -44,8 +78,22 @@ pub fn run(config: &LoadConfig) -> Result<Summary, LoadError> {
     run_with(config, Hooks::default())
 }
 
-/// [`run`], also writing the outputs asked for in `hooks`.
+/// [`run`], also writing the outputs asked for in `hooks`; a failed output fails the run.
 pub fn run_with(config: &LoadConfig, hooks: Hooks<'_>) -> Result<Summary, LoadError> {
+    let outcome = run_until(config, hooks, &StopHandle::new())?;
+    match outcome.output_errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(outcome.summary),
+    }
+}
+
+/// [`run_with`] that `stop` can end early, and that returns the summary even when an output
+/// failed (the failures are in [`Outcome::output_errors`]).
+pub fn run_until(
+    config: &LoadConfig,
+    hooks: Hooks<'_>,
+    stop: &StopHandle,
+) -> Result<Outcome, LoadError> {
     let connections = config.connections();
     let limit = sys::raise_nofile_limit();
     let needed = connections + SPARE_FDS;
@@ -73,13 +121,16 @@ pub fn run_with(config: &LoadConfig, hooks: Hooks<'_>) -> Result<Summary, LoadEr
         warmup_ns: config.warmup().as_nanos() as u64,
         run_ns: config.duration().map(|d| d.as_nanos() as u64),
         stall_ns: matches!(config.stop, Stop::Requests(_)).then_some(2 * timeout_ns),
+        start_at_wall_ns: config.start_at(),
     };
 
     let threads = config.threads() as usize;
     let cpus = config.cpus();
-    let barrier = Barrier::new(threads);
+    let barriers = (Barrier::new(threads), Barrier::new(threads));
     let (tx, rx) = mpsc::channel::<IntervalReport>();
     let hlog = hooks.hlog;
+    let stop_flag: &AtomicBool = &stop.0;
+    let mut output_errors = Vec::new();
     let outs: Vec<Result<WorkerOut, LoadError>> = std::thread::scope(|scope| {
         let collector = hlog.map(|out| {
             scope.spawn(move || {
@@ -89,7 +140,7 @@ pub fn run_with(config: &LoadConfig, hooks: Hooks<'_>) -> Result<Summary, LoadEr
                 })
             })
         });
-        let mut first = 0u64;
+        let mut first = config.slice().0;
         let mut handles = Vec::with_capacity(threads);
         for w in 0..threads {
             let local = share(connections, threads as u64, w as u64);
@@ -104,17 +155,18 @@ pub fn run_with(config: &LoadConfig, hooks: Hooks<'_>) -> Result<Summary, LoadEr
             };
             first += local;
             let tx = collector.is_some().then(|| tx.clone());
-            let (plan, barrier) = (&plan, &barrier);
-            handles.push(scope.spawn(move || run_worker(config, plan, spec, barrier, tx)));
+            let (plan, barriers) = (&plan, &barriers);
+            handles
+                .push(scope.spawn(move || run_worker(config, plan, spec, barriers, stop_flag, tx)));
         }
         drop(tx);
-        let mut outs: Vec<Result<WorkerOut, LoadError>> = handles
+        let outs: Vec<Result<WorkerOut, LoadError>> = handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err(panicked())))
             .collect();
         if let Some(collector) = collector {
             if let Err(e) = collector.join().unwrap_or_else(|_| Err(panicked())) {
-                outs.push(Err(e));
+                output_errors.push(e);
             }
         }
         outs
@@ -131,12 +183,17 @@ pub fn run_with(config: &LoadConfig, hooks: Hooks<'_>) -> Result<Summary, LoadEr
     }
     let (summary, latency) = merge(config, outs);
     if let Some(out) = hooks.hgrm {
-        hist::write_hgrm(&latency, out).map_err(|source| LoadError::Output {
-            what: "percentile distribution",
-            source,
-        })?;
+        if let Err(source) = hist::write_hgrm(&latency, out) {
+            output_errors.push(LoadError::Output {
+                what: "percentile distribution",
+                source,
+            });
+        }
     }
-    Ok(summary)
+    Ok(Outcome {
+        summary,
+        output_errors,
+    })
 }
 
 fn panicked() -> LoadError {
@@ -178,10 +235,11 @@ fn run_worker(
     config: &LoadConfig,
     plan: &Plan,
     spec: Spec,
-    barrier: &Barrier,
+    (ready, start): &(Barrier, Barrier),
+    stop: &AtomicBool,
     hlog: Option<mpsc::Sender<IntervalReport>>,
 ) -> Result<WorkerOut, LoadError> {
-    let setup = || -> Result<(Poll, Option<Timer>), LoadError> {
+    let setup = || -> Result<(Poll, Option<Timer>, mio::Registry), LoadError> {
         let err = |what| move |source| LoadError::Worker { what, source };
         sys::pin_to(spec.cpu).map_err(err("pinning to a CPU"))?;
         let poll = Poll::new().map_err(err("creating the event loop"))?;
@@ -189,23 +247,36 @@ fn run_worker(
             Model::Open => Some(Timer::new().map_err(err("creating a timer"))?),
             _ => None,
         };
-        Ok((poll, timer))
+        let registry = poll
+            .registry()
+            .try_clone()
+            .map_err(err("creating the event loop"))?;
+        Ok((poll, timer, registry))
     };
     let setup = setup();
-    // Every worker passes the barrier, even one that failed, so none waits forever.
-    barrier.wait();
-    let (mut poll, mut timer) = setup?;
-    let registry = poll
-        .registry()
-        .try_clone()
-        .map_err(|source| LoadError::Worker {
-            what: "creating the event loop",
-            source,
-        })?;
+    // Every worker passes both barriers, even one that failed, so none waits forever.
+    ready.wait();
+    let (mut poll, mut timer, registry) = match setup {
+        Ok(setup) => setup,
+        Err(e) => {
+            start.wait();
+            return Err(e);
+        }
+    };
     let local = spec.local as usize;
     let io_err = |source| LoadError::Worker {
         what: "waiting for events",
         source,
+    };
+    let total = config.slice().1;
+    let loop_ = Loop {
+        plan,
+        local,
+        registry,
+        hlog,
+        poll: &mut poll,
+        start,
+        stop,
     };
     match config.model() {
         Model::Open => {
@@ -215,47 +286,43 @@ fn run_worker(
                 .map(|n| (n, config.warmup().as_nanos() as u64));
             let sched = Open::new(
                 rate,
-                config.connections(),
+                total,
                 spec.first,
                 local,
                 config.pipeline() as u32,
                 limit,
             );
-            drive(
-                plan,
-                sched,
-                local,
-                registry,
-                hlog,
-                &mut poll,
-                timer.as_mut(),
-            )
-            .map_err(io_err)
+            loop_.drive(sched, timer.as_mut()).map_err(io_err)
         }
         Model::Closed => {
             let sched = Closed::new(config.pipeline() as u32, spec.budget);
-            drive(plan, sched, local, registry, hlog, &mut poll, None).map_err(io_err)
+            loop_.drive(sched, None).map_err(io_err)
         }
         Model::Stream => {
             let expect = config.stream.expect("the stream model has stream options");
             let repeat = config.duration().is_some();
             let sched = Stream::new(local, repeat, expect.events, expect.abort_after);
-            drive(plan, sched, local, registry, hlog, &mut poll, None).map_err(io_err)
+            loop_.drive(sched, None).map_err(io_err)
         }
     }
 }
 
-fn drive<S: Schedule>(
-    plan: &Plan,
-    sched: S,
+/// What a worker's load loop needs besides its schedule.
+struct Loop<'a> {
+    plan: &'a Plan,
     local: usize,
     registry: mio::Registry,
     hlog: Option<mpsc::Sender<IntervalReport>>,
-    poll: &mut Poll,
-    timer: Option<&mut Timer>,
-) -> std::io::Result<WorkerOut> {
-    let mut worker = Worker::new(plan, sched, local, registry, hlog);
-    worker.run(poll, timer)
+    poll: &'a mut Poll,
+    start: &'a Barrier,
+    stop: &'a AtomicBool,
+}
+
+impl Loop<'_> {
+    fn drive<S: Schedule>(self, sched: S, timer: Option<&mut Timer>) -> std::io::Result<WorkerOut> {
+        let mut worker = Worker::new(self.plan, sched, self.local, self.registry, self.hlog);
+        worker.run(self.poll, timer, self.start, self.stop)
+    }
 }
 
 /// Adds the workers' figures up into one summary (and the merged latency histogram: response
@@ -267,7 +334,26 @@ fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::H
     let mut streams = Vec::new();
     let (mut requests, mut ok, mut bytes, mut cpu_ns, mut measured_ns, mut unsent) =
         (0, 0, 0, 0, 0, 0);
+    let (mut ended, mut established, mut connect_ns) = (Ended::Completed, 0, 0);
+    let mut start_wall_ns = u64::MAX;
+    let mut status_codes = BTreeMap::new();
+    let mut error_reasons = BTreeMap::new();
     for out in outs {
+        // An interruption outranks a stall: the user stopped it.
+        ended = match (ended, out.ended) {
+            (Ended::Interrupted, _) | (_, Ended::Interrupted) => Ended::Interrupted,
+            (Ended::Stalled, _) | (_, Ended::Stalled) => Ended::Stalled,
+            _ => Ended::Completed,
+        };
+        established += out.established;
+        start_wall_ns = start_wall_ns.min(out.start_wall_ns);
+        connect_ns = connect_ns.max(out.connect_ns);
+        for (status, n) in &out.status_codes {
+            *status_codes.entry(*status).or_insert(0) += n;
+        }
+        for (reason, n) in &out.reasons {
+            *error_reasons.entry(reason.to_string()).or_insert(0) += n;
+        }
         streams.extend(out.stream);
         let _ = latency.add(&out.latency);
         if let Some(u) = &out.uncorrected {
@@ -286,9 +372,15 @@ fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::H
         errors.timeout += e.timeout;
         errors.status += e.status;
         errors.parse += e.parse;
+        errors.content_type += e.content_type;
     }
-    errors.total =
-        errors.connect + errors.read + errors.write + errors.timeout + errors.status + errors.parse;
+    errors.total = errors.connect
+        + errors.read
+        + errors.write
+        + errors.timeout
+        + errors.status
+        + errors.parse
+        + errors.content_type;
     let duration_s = measured_ns as f64 / 1e9;
     let per_s = |n: u64| {
         if duration_s > 0.0 {
@@ -320,13 +412,25 @@ fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::H
         errors,
         latency_us: hist::percentiles(&latency),
         latency_uncorrected_us: open.then(|| hist::percentiles(&uncorrected)),
-        target_rate: config.rate(),
+        target_rate: config.rate().map(|r| r * config.slice_fraction()),
         achieved_rate: open.then(|| per_s(requests)),
         unsent_due: open.then_some(unsent),
         client_cpu_s,
         client_cpu_fraction,
         client_bound: client_cpu_fraction >= CLIENT_BOUND,
         stream,
+        ended,
+        requests_asked: config.requests_asked(),
+        start_wall_ns: if start_wall_ns == u64::MAX {
+            0
+        } else {
+            start_wall_ns
+        },
+        cpus: config.cpus().to_vec(),
+        connections_established: established,
+        connect_s: connect_ns as f64 / 1e9,
+        status_codes,
+        error_reasons,
     };
     (summary, latency)
 }

@@ -86,6 +86,14 @@ pub enum LoadError {
         #[source]
         source: io::Error,
     },
+    /// An agent output file could not be read.
+    #[error("{file}: {reason}")]
+    AgentOutput {
+        /// The file as named.
+        file: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Writing an output (interval log, percentile distribution) failed.
     #[error("cannot write the {what}: {source}")]
     Output {
@@ -107,6 +115,9 @@ pub enum ParseError {
     /// The head did not end within the size limit.
     #[error("response head longer than {0} bytes")]
     HeadTooLong(usize),
+    /// The head has more headers than the parser accepts.
+    #[error("response head has more than {0} headers")]
+    TooManyHeaders(usize),
     /// `Content-Length` is not a number, or two disagree.
     #[error("invalid Content-Length")]
     ContentLength,
@@ -137,4 +148,29 @@ pub enum SseError {
         /// The limit in bytes.
         limit: usize,
     },
+}
+
+/// Why the load loop rejected a response or a stream; counted per reason in
+/// [`crate::Summary::error_reasons`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    Parse(ParseError),
+    Sse(SseError),
+    /// A 2xx answer to a stream request that is not `text/event-stream`.
+    NotEventStream,
+    /// Bytes of a response that no request asked for.
+    Unsolicited,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejection::Parse(e) => e.fmt(f),
+            Rejection::Sse(e) => e.fmt(f),
+            Rejection::NotEventStream => {
+                f.write_str("a 2xx response to a stream request is not text/event-stream")
+            }
+            Rejection::Unsolicited => f.write_str("a response arrived that no request asked for"),
+        }
+    }
 }

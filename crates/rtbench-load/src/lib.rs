@@ -17,6 +17,15 @@
 //! counters, merged once at the end. Failures are counted by class in [`ErrorCounts`].
 //! [`ResponseParser`], the incremental HTTP/1.1 response parser, is public so it can be fuzzed.
 //!
+//! Connections are established before the clock starts. [`run_until`] takes a [`StopHandle`] (a
+//! signal handler stops the run and still gets its [`Summary`], marked [`Ended::Interrupted`])
+//! and returns output failures beside the summary instead of in place of it.
+//!
+//! [`ceiling`] measures the client itself against a built-in server on other CPUs. For scale-out,
+//! [`split`] gives each agent its share ([`LoadBuilder::agent`], [`LoadBuilder::start_at`]),
+//! [`write_agent_output`] records what an agent measured, and [`merge_agents`] adds agents up
+//! exactly.
+//!
 //! ```
 //! use std::io::{Read, Write};
 //! use std::time::Duration;
@@ -52,6 +61,8 @@
 //! ```
 #![warn(missing_docs)]
 
+mod agent;
+mod ceiling;
 mod config;
 mod engine;
 mod error;
@@ -60,13 +71,20 @@ mod response;
 mod schedule;
 mod sse;
 mod stream;
+mod stream_figures;
 mod summary;
 mod sys;
 mod worker;
 
+pub use agent::{
+    merge_agents, read_agent_output, split, write_agent_output, AgentInterval, AgentOutput,
+    AgentReport, Merged, Share,
+};
+pub use ceiling::{ceiling, Ceiling, CeilingOptions};
 pub use config::{LoadBuilder, LoadConfig, StreamOptions};
-pub use engine::{run, run_with, Hooks};
+pub use engine::{run, run_until, run_with, Hooks, Outcome, StopHandle};
 pub use error::{LoadError, ParseError, SseError};
-pub use response::{Response, ResponseEvent, ResponseParser};
+pub use response::{is_event_stream, Response, ResponseEvent, ResponseParser};
 pub use sse::{parse_stamp, SseEvent, SseParser};
-pub use summary::{ErrorCounts, Model, Percentiles, StreamSummary, Summary};
+pub use summary::{Ended, ErrorCounts, Model, Percentiles, StreamSummary, Summary};
+pub use sys::allowed_cpus;

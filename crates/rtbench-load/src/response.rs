@@ -5,8 +5,12 @@ use crate::error::ParseError;
 
 /// The largest response head accepted; anything longer is malformed for a benchmark target.
 const MAX_HEAD: usize = 64 * 1024;
-/// Headers parsed per response (httparse needs a fixed slot count).
-const MAX_HEADERS: usize = 96;
+/// Header slots tried first, on the stack (httparse needs a fixed slot count); a head with more is
+/// parsed again with more slots, up to [`MAX_HEADERS`].
+const INLINE_HEADERS: usize = 64;
+/// The most headers accepted in one response head (real servers send tens; cookies and CSP
+/// reports can make it hundreds).
+pub(crate) const MAX_HEADERS: usize = 8192;
 /// Chunk sizes above this are malformed (and would overflow the remaining-bytes counter).
 const MAX_CHUNK: u64 = 1 << 60;
 
@@ -29,6 +33,8 @@ pub enum ResponseEvent<'a> {
     Head {
         /// The status code.
         status: u16,
+        /// Its (last) `Content-Type` is `text/event-stream` (see [`is_event_stream`]).
+        event_stream: bool,
     },
     /// Body bytes, chunk framing removed. A body may arrive in any number of pieces.
     Body(&'a [u8]),
@@ -160,8 +166,11 @@ impl ResponseParser {
                     if input.is_empty() {
                         return Ok(None);
                     }
-                    if let Some(status) = self.parse_head(input)? {
-                        return Ok(Some(ResponseEvent::Head { status }));
+                    if let Some((status, event_stream)) = self.parse_head(input)? {
+                        return Ok(Some(ResponseEvent::Head {
+                            status,
+                            event_stream,
+                        }));
                     }
                 }
                 State::Fixed(left) => {
@@ -242,19 +251,18 @@ impl ResponseParser {
         }
     }
 
-    /// Parses a head from `carry` + `input`. Returns the status of a final response head, or `None`
-    /// when more bytes are needed or an interim (1xx) head was skipped.
-    fn parse_head(&mut self, input: &mut &[u8]) -> Result<Option<u16>, ParseError> {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut parsed = httparse::Response::new(&mut headers);
+    /// Parses a head from `carry` + `input`. Returns the status of a final response head (and
+    /// whether it announces an event stream), or `None` when more bytes are needed or an interim
+    /// (1xx) head was skipped.
+    fn parse_head(&mut self, input: &mut &[u8]) -> Result<Option<(u16, bool)>, ParseError> {
         let head;
         if self.carry.is_empty() {
-            match parsed.parse(input).map_err(ParseError::Head)? {
-                httparse::Status::Complete(len) => {
-                    head = Head::of(&parsed, self.head_request)?;
+            match parse_head_bytes(input, self.head_request)? {
+                Some((len, parsed)) => {
+                    head = parsed;
                     *input = &input[len..];
                 }
-                httparse::Status::Partial => {
+                None => {
                     if input.len() >= MAX_HEAD {
                         return Err(ParseError::HeadTooLong(MAX_HEAD));
                     }
@@ -268,13 +276,13 @@ impl ResponseParser {
             let room = MAX_HEAD - before;
             let (more, _) = take(input, room as u64);
             self.carry.extend_from_slice(more);
-            match parsed.parse(&self.carry).map_err(ParseError::Head)? {
-                httparse::Status::Complete(len) => {
-                    head = Head::of(&parsed, self.head_request)?;
+            match parse_head_bytes(&self.carry, self.head_request)? {
+                Some((len, parsed)) => {
+                    head = parsed;
                     *input = &input[len - before..];
                     self.carry.clear();
                 }
-                httparse::Status::Partial => {
+                None => {
                     if self.carry.len() >= MAX_HEAD {
                         return Err(ParseError::HeadTooLong(MAX_HEAD));
                     }
@@ -301,7 +309,7 @@ impl ResponseParser {
                 State::UntilClose
             }
         };
-        Ok(Some(head.status))
+        Ok(Some((head.status, head.event_stream)))
     }
 
     fn chunk_framing(&mut self, byte: u8) -> Result<State, ParseError> {
@@ -344,6 +352,53 @@ impl ResponseParser {
     }
 }
 
+/// Parses a complete head from `bytes` (`None`: incomplete), with as many header slots as it
+/// needs: the stack array first, then a growing heap array for the rare head with many headers.
+fn parse_head_bytes(bytes: &[u8], head_request: bool) -> Result<Option<(usize, Head)>, ParseError> {
+    fn attempt<'b>(
+        bytes: &'b [u8],
+        slots: &mut [httparse::Header<'b>],
+        head_request: bool,
+    ) -> Result<Option<(usize, Head)>, ParseError> {
+        let mut parsed = httparse::Response::new(slots);
+        match parsed.parse(bytes).map_err(ParseError::Head)? {
+            httparse::Status::Complete(len) => Ok(Some((len, Head::of(&parsed, head_request)?))),
+            httparse::Status::Partial => Ok(None),
+        }
+    }
+    let too_many = |r: &Result<_, ParseError>| {
+        matches!(r, Err(ParseError::Head(httparse::Error::TooManyHeaders)))
+    };
+    let result = attempt(
+        bytes,
+        &mut [httparse::EMPTY_HEADER; INLINE_HEADERS],
+        head_request,
+    );
+    if !too_many(&result) {
+        return result;
+    }
+    let mut slots = INLINE_HEADERS;
+    while slots < MAX_HEADERS {
+        slots = (slots * 4).min(MAX_HEADERS);
+        let result = attempt(
+            bytes,
+            &mut vec![httparse::EMPTY_HEADER; slots],
+            head_request,
+        );
+        if !too_many(&result) {
+            return result;
+        }
+    }
+    Err(ParseError::TooManyHeaders(MAX_HEADERS))
+}
+
+/// Whether a `Content-Type` value names an SSE stream: the media type `text/event-stream`, in any
+/// case, with or without parameters (`; charset=utf-8`).
+pub fn is_event_stream(content_type: &[u8]) -> bool {
+    let media = content_type.split(|&b| b == b';').next().unwrap_or(&[]);
+    trim(media).eq_ignore_ascii_case(b"text/event-stream")
+}
+
 fn take(input: &[u8], max: u64) -> (&[u8], &[u8]) {
     let n = usize::try_from(max).map_or(input.len(), |max| max.min(input.len()));
     input.split_at(n)
@@ -367,6 +422,7 @@ enum Body {
 /// What a parsed head says about the response's framing.
 struct Head {
     status: u16,
+    event_stream: bool,
     interim: bool,
     close: bool,
     body: Body,
@@ -383,6 +439,7 @@ impl Head {
         let mut close = parsed.version == Some(0);
         let mut content_length: Option<u64> = None;
         let mut chunked = None;
+        let mut event_stream = false;
         for header in parsed.headers.iter() {
             let name = header.name;
             if name.eq_ignore_ascii_case("content-length") {
@@ -395,6 +452,8 @@ impl Head {
                 // Only the final coding decides whether the body is chunked.
                 let last = header.value.rsplit(|&b| b == b',').next().unwrap_or(&[]);
                 chunked = Some(trim(last).eq_ignore_ascii_case(b"chunked"));
+            } else if name.eq_ignore_ascii_case("content-type") {
+                event_stream = is_event_stream(header.value);
             } else if name.eq_ignore_ascii_case("connection") {
                 for token in header.value.split(|&b| b == b',') {
                     let token = trim(token);
@@ -419,6 +478,7 @@ impl Head {
         };
         Ok(Head {
             status,
+            event_stream,
             interim,
             close,
             body,

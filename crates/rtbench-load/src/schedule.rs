@@ -3,8 +3,9 @@
 
 use hdrhistogram::Histogram;
 
+use crate::error::Rejection;
 use crate::response::Response;
-use crate::stream::StreamFigures;
+use crate::stream_figures::StreamFigures;
 
 /// Decides what connections send and when. Connections are a worker's local indices.
 pub(crate) trait Schedule {
@@ -74,9 +75,12 @@ pub(crate) trait Schedule {
         None
     }
 
-    /// A response head arrived on connection `i`.
+    /// A response head arrived on connection `i` (`event_stream`: its content type is
+    /// `text/event-stream`). The verdict may reject the response.
     #[inline]
-    fn on_head(&mut self, _i: usize, _status: u16, _now: u64) {}
+    fn on_head(&mut self, _i: usize, _status: u16, _event_stream: bool, _now: u64) -> BodyVerdict {
+        BodyVerdict::Continue
+    }
 
     /// Body bytes arrived on connection `i` at `now`; latencies of what they complete go into
     /// `latency` (the worker's primary histogram). The verdict may close the connection (an SSE
@@ -103,13 +107,14 @@ pub(crate) trait Schedule {
 }
 
 /// What the body hook wants done with the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum BodyVerdict {
     Continue,
     /// Close the connection on purpose (not an error).
     Close,
-    /// The body is malformed: count a parse error and close.
-    Malformed,
+    /// The response is rejected (malformed, or not what was asked for): count an error for the
+    /// reason and close.
+    Reject(Rejection),
 }
 
 /// Reads the wall clock at most once per batch of body bytes, and only when asked.

@@ -3,11 +3,12 @@
 
 use hdrhistogram::Histogram;
 
+use crate::error::Rejection;
 use crate::hist;
 use crate::response::Response;
 use crate::schedule::{BodyVerdict, Schedule, WallClock};
 use crate::sse::{parse_stamp, SseParser};
-use crate::summary::StreamSummary;
+use crate::stream_figures::StreamFigures;
 use crate::sys;
 
 /// One stream slot's progress. Kept apart from its parser so the parser's callback can update it.
@@ -22,54 +23,6 @@ struct Slot {
     requested_at: u64,
     last_event_at: u64,
     events: u64,
-}
-
-/// What a worker's streams measured (histograms merged over workers later).
-pub(crate) struct StreamFigures {
-    pub streams: u64,
-    pub completed: u64,
-    pub failed: u64,
-    pub events: u64,
-    /// Events each stream should deliver.
-    pub expected_per_stream: u64,
-    pub connect: Histogram<u64>,
-    pub first_event: Histogram<u64>,
-    pub gap: Histogram<u64>,
-}
-
-impl StreamFigures {
-    /// Adds up the workers' figures into the summary's stream section.
-    pub(crate) fn merge(
-        all: impl Iterator<Item = StreamFigures>,
-        event_latency: &Histogram<u64>,
-        duration_s: f64,
-    ) -> StreamSummary {
-        let mut connect = hist::new_histogram();
-        let mut first_event = hist::new_histogram();
-        let mut gap = hist::new_histogram();
-        let mut s = StreamSummary::default();
-        for f in all {
-            s.streams += f.streams;
-            s.streams_completed += f.completed;
-            s.streams_failed += f.failed;
-            s.events_received += f.events;
-            s.events_expected += f.streams * f.expected_per_stream;
-            // Same bounds everywhere, so adding cannot fail.
-            let _ = connect.add(&f.connect);
-            let _ = first_event.add(&f.first_event);
-            let _ = gap.add(&f.gap);
-        }
-        s.events_per_s = if duration_s > 0.0 {
-            s.events_received as f64 / duration_s
-        } else {
-            0.0
-        };
-        s.connect_us = hist::percentiles(&connect);
-        s.first_event_us = hist::percentiles(&first_event);
-        s.gap_us = hist::percentiles(&gap);
-        s.event_latency_us = hist::percentiles(event_latency);
-        s
-    }
 }
 
 /// S concurrent SSE streams. Without a duration each slot runs one stream; with one, a slot whose
@@ -163,8 +116,15 @@ impl Schedule for Stream {
         hist::record_ns(&mut self.connect, now.saturating_sub(started));
     }
 
-    fn on_head(&mut self, i: usize, status: u16, _now: u64) {
-        self.slots[i].ok = (200..300).contains(&status);
+    fn on_head(&mut self, i: usize, status: u16, event_stream: bool, _now: u64) -> BodyVerdict {
+        let ok = (200..300).contains(&status);
+        if ok && !event_stream {
+            // "200 text/plain ok" is not a stream that ended after 0 events.
+            self.end(i, false);
+            return BodyVerdict::Reject(Rejection::NotEventStream);
+        }
+        self.slots[i].ok = ok;
+        BodyVerdict::Continue
     }
 
     fn on_body(
@@ -197,8 +157,8 @@ impl Schedule for Stream {
                 hist::record_ns(latency, wall.now().saturating_sub(sent_ns));
             }
         });
-        if fed.is_err() {
-            return BodyVerdict::Malformed;
+        if let Err(e) = fed {
+            return BodyVerdict::Reject(Rejection::Sse(e));
         }
         if slot.events >= limit {
             self.end(i, true);

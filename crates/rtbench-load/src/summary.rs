@@ -1,6 +1,8 @@
 //! The engine's measured output. This is the one definition of a load result: `rtbench load --json`
 //! prints it and `run.json` embeds it, so every consumer reads the same fields.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// How requests were timed.
@@ -53,6 +55,24 @@ pub struct ErrorCounts {
     pub status: u64,
     /// A malformed HTTP response or SSE stream.
     pub parse: u64,
+    /// Stream model: a 2xx response whose `Content-Type` is not `text/event-stream`.
+    #[serde(default)]
+    pub content_type: u64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ended {
+    /// As asked: the duration ran out, the request count was answered, or every stream ended.
+    #[default]
+    Completed,
+    /// Stopped from outside (a signal, through [`crate::StopHandle`]) before its end; the figures
+    /// cover what was measured until then.
+    Interrupted,
+    /// A counted run gave up: no response completed for twice the request timeout while
+    /// requests were still owed.
+    Stalled,
 }
 
 /// Per-stream figures of a stream (SSE) run.
@@ -127,4 +147,40 @@ pub struct Summary {
     /// Stream model only: per-stream figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamSummary>,
+    /// How the run ended (an interrupted or stalled run measured less than was asked).
+    #[serde(default)]
+    pub ended: Ended,
+    /// The request count asked for, when the run is counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_asked: Option<u64>,
+    /// Wall-clock instant the measured window began, ns since the Unix epoch (agents' start skew
+    /// is read from it).
+    #[serde(default)]
+    pub start_wall_ns: u64,
+    /// CPUs the workers were pinned to.
+    #[serde(default)]
+    pub cpus: Vec<usize>,
+    /// Connections established before the clock started (the rest failed or timed out while
+    /// connecting, counted in `errors.connect`).
+    #[serde(default)]
+    pub connections_established: u64,
+    /// Seconds spent establishing the connections, before the clock started.
+    #[serde(default)]
+    pub connect_s: f64,
+    /// Completed responses in the measured window by status code.
+    #[serde(default)]
+    pub status_codes: BTreeMap<u16, u64>,
+    /// Why responses or streams were rejected (parse and content-type errors), reason → count.
+    #[serde(default)]
+    pub error_reasons: BTreeMap<String, u64>,
+}
+
+impl Summary {
+    /// Responses (or, in the stream model, streams) that completed as asked.
+    pub fn completed(&self) -> u64 {
+        match &self.stream {
+            Some(stream) => stream.streams_completed,
+            None => self.requests,
+        }
+    }
 }

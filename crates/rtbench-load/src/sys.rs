@@ -38,7 +38,7 @@ pub(crate) fn thread_cpu_ns() -> u64 {
 }
 
 /// The CPUs this process may run on, ascending (empty if the kernel would not say).
-pub(crate) fn allowed_cpus() -> Vec<usize> {
+pub fn allowed_cpus() -> Vec<usize> {
     // SAFETY: an all-zero cpu_set_t is the empty set; sched_getaffinity only writes into it.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     // SAFETY: `set` is a valid cpu_set_t of the size passed.

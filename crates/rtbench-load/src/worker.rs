@@ -6,9 +6,12 @@
 //! read that returns less than the buffer is taken to have drained the socket (a new arrival raises
 //! a new edge), so there is no extra read ending in `EAGAIN`.
 
+use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
+use std::sync::Barrier;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -17,11 +20,12 @@ use mio::net::TcpStream;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
 
+use crate::error::Rejection;
 use crate::hist::{self, IntervalReport};
 use crate::response::{Response, ResponseEvent, ResponseParser};
 use crate::schedule::{BodyVerdict, Schedule, WallClock};
-use crate::stream::StreamFigures;
-use crate::summary::ErrorCounts;
+use crate::stream_figures::StreamFigures;
+use crate::summary::{Ended, ErrorCounts};
 use crate::sys::{self, Timer};
 
 /// Timeouts, reconnect back-offs and interval boundaries are checked this often (a coarse scan, so
@@ -47,7 +51,13 @@ pub(crate) struct Plan {
     pub run_ns: Option<u64>,
     /// A counted run ends early when no response completes for this long.
     pub stall_ns: Option<u64>,
+    /// Wall-clock instant (ns since the Unix epoch) at which the clock starts, agreed between
+    /// agents of a scaled-out run; `None`: as soon as every worker has connected.
+    pub start_at_wall_ns: Option<u64>,
 }
+
+/// Status codes are three digits; one counter each, so counting never allocates.
+const STATUS_SLOTS: usize = 1000;
 
 /// Failed attempts by class, while measuring.
 #[derive(Clone, Copy)]
@@ -57,6 +67,7 @@ enum Class {
     Write,
     Timeout,
     Parse,
+    ContentType,
 }
 
 /// What a worker measured.
@@ -74,6 +85,16 @@ pub(crate) struct WorkerOut {
     pub stream: Option<StreamFigures>,
     /// Some connect failed with EMFILE/ENFILE.
     pub out_of_files: bool,
+    pub ended: Ended,
+    /// Wall-clock start of the measured window, ns since the Unix epoch.
+    pub start_wall_ns: u64,
+    /// Connections established before the clock started, and how long that took.
+    pub established: u64,
+    pub connect_ns: u64,
+    /// Completed measured responses by status code.
+    pub status_codes: BTreeMap<u16, u64>,
+    /// Rejected responses by reason.
+    pub reasons: Vec<(Rejection, u64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +150,12 @@ pub(crate) struct Worker<'p, S: Schedule> {
     /// A connect failed for want of file descriptors: the run cannot hold its connections.
     out_of_files: bool,
     hlog: Option<Sender<IntervalReport>>,
+    /// The clock runs: connections may send. False while connecting, before the clock starts.
+    started: bool,
+    /// Errors are counted (the measured window, and connecting before the clock).
+    counting: bool,
+    statuses: Box<[u64]>,
+    reasons: Vec<(Rejection, u64)>,
 }
 
 impl<'p, S: Schedule> Worker<'p, S> {
@@ -180,15 +207,82 @@ impl<'p, S: Schedule> Worker<'p, S> {
             last_response: 0,
             out_of_files: false,
             hlog,
+            started: false,
+            counting: false,
+            statuses: vec![0; STATUS_SLOTS].into_boxed_slice(),
+            reasons: Vec::new(),
         }
     }
 
+    /// Connects every connection before the clock starts (thousands of handshakes would otherwise
+    /// eat a short run), waiting at most `timeout` for the slow ones; those still pending then
+    /// count as connect errors and are retried once the run goes. Returns the time it took.
+    fn establish(
+        &mut self,
+        poll: &mut Poll,
+        events: &mut Events,
+        stop: &AtomicBool,
+    ) -> io::Result<u64> {
+        let begin = sys::now_ns();
+        let deadline = begin + self.plan.timeout_ns;
+        self.counting = true;
+        for i in 0..self.conns.len() {
+            self.connect(i, begin);
+        }
+        let mut now = begin;
+        while now < deadline && !stop.load(Ordering::Relaxed) {
+            if !self.conns.iter().any(|c| c.state == State::Connecting) {
+                break;
+            }
+            let wait = Duration::from_nanos((deadline - now).min(TICK_NS));
+            match poll.poll(events, Some(wait)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            for event in events.iter() {
+                if event.token() != TIMER_TOKEN {
+                    self.on_event(event.token().0, event);
+                }
+            }
+            now = sys::now_ns();
+        }
+        for i in 0..self.conns.len() {
+            if self.conns[i].state == State::Connecting {
+                self.count(Class::Connect, 1);
+                self.close(i, false);
+            }
+        }
+        self.counting = false;
+        Ok(sys::now_ns() - begin)
+    }
+
     /// Runs the load loop until the run's end; returns what was measured.
+    /// Connects, waits at `start` for every worker (so their clocks start together), then runs
+    /// until the run's end or `stop`.
     pub(crate) fn run(
         &mut self,
         poll: &mut Poll,
         timer: Option<&mut Timer>,
+        start: &Barrier,
+        stop: &AtomicBool,
     ) -> io::Result<WorkerOut> {
+        let mut events = Events::with_capacity(self.conns.len().clamp(16, 1024));
+        // The barrier is passed whatever happens, so no worker waits forever for this one.
+        let connected = self.establish(poll, &mut events, stop);
+        start.wait();
+        let connect_ns = connected?;
+        let established = self
+            .conns
+            .iter()
+            .filter(|c| c.state == State::Ready)
+            .count() as u64;
+        if let Some(at) = self.plan.start_at_wall_ns {
+            let wait = at.saturating_sub(sys::wall_ns());
+            if wait > 0 && !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_nanos(wait));
+            }
+        }
         let mut timer = timer;
         if let Some(t) = timer.as_deref() {
             self.registry.register(
@@ -197,7 +291,6 @@ impl<'p, S: Schedule> Worker<'p, S> {
                 Interest::READABLE,
             )?;
         }
-        let mut events = Events::with_capacity(self.conns.len().clamp(16, 1024));
         let t0 = sys::now_ns();
         let t_measure = t0 + self.plan.warmup_ns;
         let end = self.plan.run_ns.map(|d| t_measure + d);
@@ -208,13 +301,24 @@ impl<'p, S: Schedule> Worker<'p, S> {
         let mut next_tick = t0 + TICK_NS;
         let mut interval_start = t_measure;
         let mut interval_index = 0u64;
-        for i in 0..self.conns.len() {
-            self.connect(i, t0);
+        let mut ended = Ended::Completed;
+        self.started = true;
+        if self.plan.warmup_ns > 0 {
+            // The warm-up starts now; without one, measuring starts at the loop's first turn,
+            // which sends on every connection.
+            for i in 0..self.conns.len() {
+                self.try_send(i);
+            }
         }
         let mut now = t0;
         loop {
+            if stop.load(Ordering::Relaxed) {
+                ended = Ended::Interrupted;
+                break;
+            }
             if !self.measuring && now >= t_measure {
                 self.measuring = true;
+                self.counting = true;
                 cpu_start = sys::thread_cpu_ns();
                 self.sched.begin_measuring();
                 self.last_response = now;
@@ -232,6 +336,7 @@ impl<'p, S: Schedule> Worker<'p, S> {
             if self.plan.stall_ns.is_some_and(|stall| {
                 self.measuring && now.saturating_sub(self.last_response) > stall
             }) {
+                ended = Ended::Stalled;
                 break;
             }
             self.sched.release(now, &mut self.ready);
@@ -295,7 +400,8 @@ impl<'p, S: Schedule> Worker<'p, S> {
             0
         };
         let measured_ns = match end {
-            Some(end) => end - t_measure,
+            Some(end) if ended == Ended::Completed => end - t_measure,
+            Some(end) => now.min(end).saturating_sub(t_measure),
             None => now.saturating_sub(t_measure),
         };
         if self.measuring {
@@ -316,6 +422,18 @@ impl<'p, S: Schedule> Worker<'p, S> {
             unsent: self.sched.unsent(),
             stream: self.sched.stream_figures(),
             out_of_files: self.out_of_files,
+            ended,
+            start_wall_ns: t_measure.wrapping_add(wall_offset),
+            established,
+            connect_ns,
+            status_codes: self
+                .statuses
+                .iter()
+                .enumerate()
+                .filter(|(_, &n)| n > 0)
+                .map(|(status, &n)| (status as u16, n))
+                .collect(),
+            reasons: std::mem::take(&mut self.reasons),
         })
     }
 
@@ -344,7 +462,7 @@ impl<'p, S: Schedule> Worker<'p, S> {
     }
 
     fn count(&mut self, class: Class, n: u64) {
-        if !self.measuring {
+        if !self.counting {
             return;
         }
         let e = &mut self.errors;
@@ -354,7 +472,23 @@ impl<'p, S: Schedule> Worker<'p, S> {
             Class::Write => e.write += n,
             Class::Timeout => e.timeout += n,
             Class::Parse => e.parse += n,
+            Class::ContentType => e.content_type += n,
         }
+    }
+
+    /// Counts a rejected response by class and reason, then closes its connection.
+    fn reject(&mut self, i: usize, rejection: Rejection) {
+        let class = match rejection {
+            Rejection::NotEventStream => Class::ContentType,
+            _ => Class::Parse,
+        };
+        if self.counting {
+            match self.reasons.iter_mut().find(|(r, _)| *r == rejection) {
+                Some((_, n)) => *n += 1,
+                None => self.reasons.push((rejection, 1)),
+            }
+        }
+        self.fail(i, class);
     }
 
     fn connect(&mut self, i: usize, now: u64) {
@@ -449,7 +583,7 @@ impl<'p, S: Schedule> Worker<'p, S> {
     #[inline]
     fn try_send(&mut self, i: usize) {
         let conn = &self.conns[i];
-        if conn.state != State::Ready || conn.inflight != 0 {
+        if conn.state != State::Ready || conn.inflight != 0 || !self.started {
             return;
         }
         let n = self.sched.grant(i);
@@ -537,7 +671,17 @@ impl<'p, S: Schedule> Worker<'p, S> {
                         return false;
                     }
                 }
-                Ok(Some(ResponseEvent::Head { status })) => self.sched.on_head(i, status, now),
+                Ok(Some(ResponseEvent::Head {
+                    status,
+                    event_stream,
+                })) => {
+                    if let BodyVerdict::Reject(why) =
+                        self.sched.on_head(i, status, event_stream, now)
+                    {
+                        self.reject(i, why);
+                        return false;
+                    }
+                }
                 Ok(Some(ResponseEvent::Body(bytes))) => {
                     match self
                         .sched
@@ -548,14 +692,14 @@ impl<'p, S: Schedule> Worker<'p, S> {
                             self.abort(i);
                             return false;
                         }
-                        BodyVerdict::Malformed => {
-                            self.fail(i, Class::Parse);
+                        BodyVerdict::Reject(why) => {
+                            self.reject(i, why);
                             return false;
                         }
                     }
                 }
-                Err(_) => {
-                    self.fail(i, Class::Parse);
+                Err(e) => {
+                    self.reject(i, Rejection::Parse(e));
                     return false;
                 }
             }
@@ -568,7 +712,7 @@ impl<'p, S: Schedule> Worker<'p, S> {
         let conn = &mut self.conns[i];
         if conn.inflight == 0 {
             // A response nobody asked for: the byte stream cannot be trusted.
-            self.fail(i, Class::Parse);
+            self.reject(i, Rejection::Unsolicited);
             return false;
         }
         let k = conn.done;
@@ -579,6 +723,7 @@ impl<'p, S: Schedule> Worker<'p, S> {
         if conn.measured {
             let sent_at = conn.sent_at;
             self.requests += 1;
+            self.statuses[usize::from(response.status) % STATUS_SLOTS] += 1;
             if (200..300).contains(&response.status) {
                 self.ok += 1;
             } else {

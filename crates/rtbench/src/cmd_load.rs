@@ -3,22 +3,52 @@ use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use rtbench_load::{Hooks, LoadBuilder, LoadConfig, Model, Percentiles, StreamOptions, Summary};
+use rtbench_load::{
+    Ended, Hooks, LoadBuilder, LoadConfig, LoadError, StopHandle, StreamOptions, Summary,
+};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use crate::common::parse_cpu_list;
+use crate::load_print::{describe, print_human, print_json};
+
+/// Exit status of a run whose target failed (refused, nothing completed, ended early).
+const EXIT_TARGET_FAILED: u8 = 1;
+/// Exit status of bad input or a local failure (an output file that could not be written).
+const EXIT_LOCAL: u8 = 2;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Durations: 10s, 500ms, 2m, 1h (a bare number is seconds).\n\
-Exit status: 0 when at least one response (or stream) completed, 1 when none did, 2 on bad input."
+    after_help = "Durations: 10s, 500ms, 1m30s, 2h (humantime; a bare number is seconds).
+
+Exit status:
+  0    the run completed: every asked request answered (or at least one response or stream in a
+       timed run)
+  1    the target failed: connection refused or unreachable, nothing completed, or a counted run
+       ended early (stalled) without its asked count
+  2    bad input, or a local failure (e.g. an --hlog/--hgrm/--output file could not be written;
+       the summary is printed first)
+  129, 130, 143
+       interrupted by SIGHUP, SIGINT or SIGTERM: the summary of what was measured is printed
+       (marked interrupted) and the files are written"
 )]
 pub struct Args {
     /// The URL to load: http://host[:port][/path][?query] (plain HTTP/1.1; no TLS).
-    #[arg(value_name = "URL")]
-    url: String,
+    #[arg(value_name = "URL", required_unless_present = "ceiling")]
+    url: Option<String>,
+    /// Measure the client's ceiling instead: load a built-in plaintext server on --server-cpus
+    /// from --cpus (default: the first allowed CPU) and print the most req/s one client core
+    /// completes (1 / client CPU per request). Takes -c, -d, --json.
+    #[arg(long, conflicts_with_all = ["url", "rate", "sse", "requests", "pipeline"])]
+    ceiling: bool,
+    /// With --ceiling: the built-in server's CPUs (default: every allowed CPU the client does not
+    /// use, else the client's).
+    #[arg(long = "server-cpus", value_name = "LIST", requires = "ceiling")]
+    server_cpus: Option<String>,
     /// Concurrent connections.
     #[arg(
         short = 'c',
@@ -34,15 +64,16 @@ pub struct Args {
     /// Send exactly this many requests (after the warm-up), then stop.
     #[arg(short = 'n', long, value_name = "N", allow_negative_numbers = true)]
     requests: Option<i64>,
-    /// Worker threads, pinned round-robin to --cpus (default: one per CPU listed).
+    /// Worker threads, pinned round-robin to --cpus (default: one per CPU, at most one per
+    /// connection).
     #[arg(short = 't', long, value_name = "N", allow_negative_numbers = true)]
     threads: Option<i64>,
-    /// CPUs for the workers: 0, 0,1 or 0-3 (default: the first CPU this process may use).
+    /// CPUs for the workers: 0, 0,1 or 0-3 (default: every CPU this process may use).
     #[arg(long, value_name = "LIST")]
     cpus: Option<String>,
     /// Open model: this many requests per second over all connections, latency corrected for
-    /// coordinated omission.
-    #[arg(long, value_name = "REQ/S", allow_negative_numbers = true)]
+    /// coordinated omission (-R as in wrk2).
+    #[arg(short = 'R', long, value_name = "REQ/S", allow_negative_numbers = true)]
     rate: Option<f64>,
     /// Requests written back to back per connection (pipelining; results are labelled so).
     #[arg(
@@ -72,9 +103,14 @@ pub struct Args {
         allow_hyphen_values = true
     )]
     timeout: String,
-    /// Print exactly one JSON object (the Summary) on stdout instead of the human summary.
+    /// Print exactly one JSON object on stdout instead of the human summary: what was run (URL,
+    /// method, connections, threads, CPUs, model, rate, duration, rtbench version, timestamp,
+    /// schema_version) and the summary, with a status-code breakdown.
     #[arg(long)]
     json: bool,
+    /// Write that JSON object to FILE (the human summary still goes to stdout unless --json).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
     /// Write the latency percentile distribution (HdrHistogram .hgrm text, ms) to FILE.
     #[arg(long, value_name = "FILE")]
     hgrm: Option<PathBuf>,
@@ -95,47 +131,210 @@ pub struct Args {
     /// SSE: ms between events, put in the query as interval_ms=M (default: the URL's, else 10).
     #[arg(long = "interval-ms", value_name = "M", allow_negative_numbers = true)]
     interval_ms: Option<i64>,
+    /// Scale-out: run agent J's share (0-based) of N agents splitting this run (connections, and
+    /// a closed run's -n; an open run keeps the whole -R and its schedule). See `rtbench merge`.
+    #[arg(long, value_name = "J/N")]
+    agent: Option<String>,
+    /// Start the clock at this wall-clock instant (ns since the Unix epoch), once connected: the
+    /// agreed start of the agents of one run.
+    #[arg(long = "start-at", value_name = "UNIX_NS")]
+    start_at: Option<u64>,
+    /// Scale-out: write this agent's output (its share, summary and interval log; HdrHistogram
+    /// log format) to FILE, for `rtbench merge`.
+    #[arg(long = "agent-output", value_name = "FILE", conflicts_with = "hlog")]
+    agent_output: Option<PathBuf>,
     /// SSE: close each stream after K events (a client leaving early).
     #[arg(long = "abort-after", value_name = "K", allow_negative_numbers = true)]
     abort_after: Option<i64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.ceiling {
+        return run_ceiling(&args);
+    }
     let config = config(&args)?;
     let mut hlog = args.hlog.as_deref().map(create).transpose()?;
+    let mut agent_file = args.agent_output.as_deref().map(create).transpose()?;
+    let mut agent_log: Option<Vec<u8>> = agent_file.as_ref().map(|_| Vec::new());
     let mut hgrm = args.hgrm.as_deref().map(create).transpose()?;
+    let mut output = args.output.as_deref().map(create).transpose()?;
+    // The human summary repeats the placement; this line is for the wait at a terminal.
     if std::io::stderr().is_terminal() {
-        eprintln!("rtbench: loading {} ({})…", config.url(), describe(&config));
+        eprintln!("rtbench: loading {} ({})", config.url(), describe(&config));
     }
+    let stop = StopHandle::new();
+    let signals = Signals::watch(&stop)?;
     let hooks = Hooks {
-        hlog: hlog.as_mut().map(|w| w as &mut (dyn Write + Send)),
+        hlog: match (&mut hlog, &mut agent_log) {
+            (Some(file), _) => Some(file as &mut (dyn Write + Send)),
+            (None, Some(log)) => Some(log as &mut (dyn Write + Send)),
+            (None, None) => None,
+        },
         hgrm: hgrm.as_mut().map(|w| w as &mut dyn Write),
     };
-    let summary = rtbench_load::run_with(&config, hooks)?;
-    for (file, flag) in [(hlog, "--hlog"), (hgrm, "--hgrm")] {
-        if let Some(mut file) = file {
-            file.flush()
-                .with_context(|| format!("writing the {flag} file"))?;
+    let result = rtbench_load::run_until(&config, hooks, &stop);
+    let signal = signals.finish();
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(e @ (LoadError::ConnectionRefused { .. } | LoadError::Connect { .. })) => {
+            eprintln!("rtbench: error: {e}");
+            return Ok(ExitCode::from(EXIT_TARGET_FAILED));
         }
-    }
+        Err(e) => return Err(e.into()),
+    };
+    let summary = &outcome.summary;
+    // The summary first: a file that cannot be written must not cost the figures.
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &summary)?;
-        writeln!(out)?;
+        print_json(&mut out, &config, summary, &args.method)?;
     } else {
-        print_human(&mut out, &config, &summary)?;
+        print_human(&mut out, &config, summary, signal)?;
     }
     out.flush()?;
-    Ok(exit_code(&summary))
+    let mut local_errors: Vec<String> = outcome
+        .output_errors
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if let (Some(file), Some(log)) = (agent_file.as_mut(), &agent_log) {
+        let share = config.share().unwrap_or(
+            rtbench_load::split(config.connections(), config.requests(), config.model(), 1)?[0],
+        );
+        if let Err(e) = rtbench_load::write_agent_output(file, &share, summary, log) {
+            local_errors.push(format!("cannot write the --agent-output file: {e}"));
+        }
+    }
+    if let Some(file) = output.as_mut() {
+        if let Err(e) = print_json(file, &config, summary, &args.method) {
+            local_errors.push(format!("cannot write the --output file: {e}"));
+        }
+    }
+    let files = [
+        (hlog, "--hlog"),
+        (hgrm, "--hgrm"),
+        (output, "--output"),
+        (agent_file, "--agent-output"),
+    ];
+    for (file, flag) in files {
+        if let Some(mut file) = file {
+            if let Err(e) = file.flush() {
+                local_errors.push(format!("cannot write the {flag} file: {e}"));
+            }
+        }
+    }
+    local_errors.dedup();
+    for e in &local_errors {
+        eprintln!("rtbench: error: {e}");
+    }
+    if let Some(signal) = signal {
+        return Ok(ExitCode::from(128 + signal as u8));
+    }
+    if !local_errors.is_empty() {
+        return Ok(ExitCode::from(EXIT_LOCAL));
+    }
+    Ok(exit_code(summary))
 }
 
-/// A run in which nothing completed failed, whatever the reason; say why on stderr.
+/// `--ceiling`: the client against the built-in server.
+fn run_ceiling(args: &Args) -> anyhow::Result<ExitCode> {
+    let mut options = rtbench_load::CeilingOptions::new();
+    if let Some(cpus) = &args.cpus {
+        options.client_cpus = parse_cpu_list(cpus).map_err(|e| anyhow::anyhow!("--cpus {e}"))?;
+        let others: Vec<usize> = rtbench_load::allowed_cpus()
+            .into_iter()
+            .filter(|c| !options.client_cpus.contains(c))
+            .collect();
+        if !others.is_empty() {
+            options.server_cpus = others;
+        }
+    }
+    if let Some(cpus) = &args.server_cpus {
+        options.server_cpus =
+            parse_cpu_list(cpus).map_err(|e| anyhow::anyhow!("--server-cpus {e}"))?;
+    }
+    options.connections = positive(args.connections, "--connections")?;
+    if let Some(d) = &args.duration {
+        options.duration = parse_duration(d, "--duration")?;
+    }
+    let ceiling = rtbench_load::ceiling(&options)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &ceiling)?;
+        writeln!(out)?;
+    } else {
+        crate::load_print::print_ceiling(&mut out, &ceiling, &options)?;
+    }
+    if ceiling.summary.requests == 0 {
+        eprintln!("rtbench: error: no request completed against the built-in server");
+        return Ok(ExitCode::from(EXIT_TARGET_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGINT, SIGTERM and SIGHUP stop the run (the summary of what was measured is still printed);
+/// a second one ends the process at once.
+struct Signals {
+    handle: signal_hook::iterator::Handle,
+    caught: Arc<AtomicI32>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Signals {
+    fn watch(stop: &StopHandle) -> anyhow::Result<Signals> {
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+            .context("cannot install signal handlers")?;
+        let handle = signals.handle();
+        let caught = Arc::new(AtomicI32::new(0));
+        let (stop, seen) = (stop.clone(), caught.clone());
+        let thread = std::thread::spawn(move || {
+            for signal in &mut signals {
+                if seen.swap(signal, Ordering::SeqCst) != 0 {
+                    std::process::exit(128 + signal);
+                }
+                stop.stop();
+            }
+        });
+        Ok(Signals {
+            handle,
+            caught,
+            thread,
+        })
+    }
+
+    /// Stops watching; the signal that stopped the run, if one did.
+    fn finish(self) -> Option<i32> {
+        self.handle.close();
+        let _ = self.thread.join();
+        match self.caught.load(Ordering::SeqCst) {
+            0 => None,
+            signal => Some(signal),
+        }
+    }
+}
+
+/// 1 when the target failed the run: nothing completed, or a counted run ended without its count
+/// (it stalled); say why on stderr.
 fn exit_code(summary: &Summary) -> ExitCode {
-    let completed = match &summary.stream {
-        Some(stream) => stream.streams_completed,
-        None => summary.requests,
-    };
-    if completed > 0 {
+    if summary.ended == Ended::Stalled {
+        let asked = summary.requests_asked.unwrap_or(0);
+        eprintln!(
+            "rtbench: error: the run ended early: {} of {asked} requests answered, then no \
+             response for twice the timeout",
+            summary.requests
+        );
+        return ExitCode::from(EXIT_TARGET_FAILED);
+    }
+    if let Some(asked) = summary.requests_asked {
+        if summary.requests < asked {
+            eprintln!(
+                "rtbench: error: {} of {asked} requests answered ({} failed)",
+                summary.requests,
+                asked - summary.requests
+            );
+            return ExitCode::from(EXIT_TARGET_FAILED);
+        }
+    }
+    if summary.completed() > 0 {
         return ExitCode::SUCCESS;
     }
     let e = &summary.errors;
@@ -146,6 +345,7 @@ fn exit_code(summary: &Summary) -> ExitCode {
         ("timeout", e.timeout),
         ("status", e.status),
         ("parse", e.parse),
+        ("content-type", e.content_type),
     ];
     let reasons: Vec<String> = classes
         .iter()
@@ -157,15 +357,19 @@ fn exit_code(summary: &Summary) -> ExitCode {
     } else {
         "no response"
     };
+    let established = format!(
+        "{} of {} connections established",
+        summary.connections_established, summary.connections
+    );
     if reasons.is_empty() {
-        eprintln!("rtbench: error: {what} completed");
+        eprintln!("rtbench: error: {what} completed; {established}");
     } else {
         eprintln!(
-            "rtbench: error: {what} completed ({} errors)",
+            "rtbench: error: {what} completed ({} errors); {established}",
             reasons.join(", ")
         );
     }
-    ExitCode::from(1)
+    ExitCode::from(EXIT_TARGET_FAILED)
 }
 
 fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {
@@ -176,7 +380,7 @@ fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {
 /// Turns the flags into the engine's validated config. Values the engine checks itself (zero
 /// counts, URL, headers) are passed through so its message names them.
 fn config(args: &Args) -> anyhow::Result<LoadConfig> {
-    let mut b = LoadBuilder::new(&args.url)
+    let mut b = LoadBuilder::new(args.url.as_deref().unwrap_or_default())
         .connections(positive(
             args.streams.unwrap_or(args.connections),
             flag_c(args),
@@ -198,6 +402,17 @@ fn config(args: &Args) -> anyhow::Result<LoadConfig> {
     }
     if let Some(rate) = args.rate {
         b = b.rate(rate);
+    }
+    if let Some(agent) = &args.agent {
+        let bad = || anyhow::anyhow!("--agent '{agent}': expected J/N, e.g. 0/3 (0-based)");
+        let (j, n) = agent.split_once('/').ok_or_else(bad)?;
+        b = b.agent(
+            j.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+    }
+    if let Some(at) = args.start_at {
+        b = b.start_at(at);
     }
     for header in &args.headers {
         let Some((name, value)) = header.split_once(':') else {
@@ -247,240 +462,15 @@ fn positive(value: i64, flag: &str) -> anyhow::Result<u64> {
     u64::try_from(value).map_err(|_| anyhow::anyhow!("{flag} must be > 0 (got {value})"))
 }
 
-/// `10s`, `500ms`, `2m`, `1h`, `1.5s`, `250us`; a bare number is seconds.
-fn parse_duration(text: &str, flag: &str) -> anyhow::Result<Duration> {
-    let bad = || anyhow::anyhow!("invalid duration '{text}' for {flag} (use e.g. 10s, 500ms, 2m)");
+/// humantime's durations (`10s`, `500ms`, `1m30s`, `2h`, `250us`); a bare number is seconds.
+pub(crate) fn parse_duration(text: &str, flag: &str) -> anyhow::Result<Duration> {
+    let bad =
+        || anyhow::anyhow!("invalid duration '{text}' for {flag} (use e.g. 10s, 500ms, 1m30s)");
     let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let value: f64 = number.parse().map_err(|_| bad())?;
-    let seconds = match unit.trim() {
-        "" | "s" | "sec" => value,
-        "ms" => value / 1e3,
-        "us" | "µs" => value / 1e6,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(bad()),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|_| bad())
-}
-
-/// "closed model, 64 connections, 1 thread on CPU 0, 10s".
-fn describe(config: &LoadConfig) -> String {
-    let model = match config.model() {
-        Model::Closed => "closed model".to_owned(),
-        Model::Open => format!(
-            "open model at {} req/s",
-            thousands(config.rate().unwrap_or(0.0))
-        ),
-        Model::Stream => "SSE streams".to_owned(),
-    };
-    let unit = if config.model() == Model::Stream {
-        "streams"
-    } else {
-        "connections"
-    };
-    let pipelined = if config.pipeline() > 1 {
-        format!(", pipelined ×{}", config.pipeline())
-    } else {
-        String::new()
-    };
-    let threads = config.threads();
-    let cpus: Vec<String> = config.cpus().iter().map(usize::to_string).collect();
-    let stop = match (config.duration(), config.requests()) {
-        (Some(d), _) => human_duration(d),
-        (None, Some(n)) => format!("{} requests", thousands(n as f64)),
-        (None, None) => "until every stream ends".to_owned(),
-    };
-    let warmup = if config.warmup().is_zero() {
-        String::new()
-    } else {
-        format!(" after {} warm-up", human_duration(config.warmup()))
-    };
-    format!(
-        "{model}{pipelined}, {} {unit}, {threads} thread{} on CPU {}, {stop}{warmup}",
-        config.connections(),
-        if threads == 1 { "" } else { "s" },
-        cpus.join(",")
-    )
-}
-
-fn print_human(out: &mut dyn Write, config: &LoadConfig, s: &Summary) -> std::io::Result<()> {
-    writeln!(out, "rtbench load {}", config.url())?;
-    writeln!(out, "  {}", describe(config))?;
-    let ok = (s.rps * s.duration_s).round();
-    if s.stream.is_none() {
-        writeln!(
-            out,
-            "  Requests     {} in {:.2} s, {} req/s (2xx: {})",
-            thousands(s.requests as f64),
-            s.duration_s,
-            thousands(s.rps),
-            thousands(ok)
-        )?;
+    if let Ok(seconds) = t.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds).map_err(|_| bad());
     }
-    writeln!(
-        out,
-        "  Transfer     {} read, {}/s",
-        bytes(s.bytes_read as f64),
-        bytes(s.transfer_bytes_per_s)
-    )?;
-    if let (Some(target), Some(achieved)) = (s.target_rate, s.achieved_rate) {
-        writeln!(
-            out,
-            "  Rate         {} req/s asked, {} achieved, {} due but never sent",
-            thousands(target),
-            thousands(achieved),
-            thousands(s.unsent_due.unwrap_or(0) as f64)
-        )?;
-    }
-    if s.stream.is_none() {
-        writeln!(
-            out,
-            "  Latency      {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            "p50", "p75", "p90", "p99", "p99.9", "p99.99", "max", "mean"
-        )?;
-        let label = if s.latency_uncorrected_us.is_some() {
-            "  corrected  "
-        } else {
-            "             "
-        };
-        latency_row(out, label, &s.latency_us)?;
-        if let Some(u) = &s.latency_uncorrected_us {
-            latency_row(out, "  uncorrected", u)?;
-        }
-    }
-    if let Some(st) = &s.stream {
-        writeln!(
-            out,
-            "  Streams      {} opened, {} completed, {} failed in {:.2} s",
-            st.streams, st.streams_completed, st.streams_failed, s.duration_s
-        )?;
-        writeln!(
-            out,
-            "  Events       {} of {} expected, {} events/s",
-            thousands(st.events_received as f64),
-            thousands(st.events_expected as f64),
-            thousands(st.events_per_s)
-        )?;
-        writeln!(
-            out,
-            "  Stream       {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            "p50", "p75", "p90", "p99", "p99.9", "p99.99", "max", "mean"
-        )?;
-        latency_row(out, "  connect    ", &st.connect_us)?;
-        latency_row(out, "  1st event  ", &st.first_event_us)?;
-        latency_row(out, "  gap        ", &st.gap_us)?;
-        latency_row(out, "  latency    ", &st.event_latency_us)?;
-    }
-    let e = &s.errors;
-    if e.total == 0 {
-        writeln!(out, "  Errors       none")?;
-    } else {
-        writeln!(
-            out,
-            "  Errors       {} (connect {}, read {}, write {}, timeout {}, status {}, parse {})",
-            e.total, e.connect, e.read, e.write, e.timeout, e.status, e.parse
-        )?;
-    }
-    let (done, unit) = match &s.stream {
-        Some(st) => (st.events_received, "event"),
-        None => (s.requests, "request"),
-    };
-    let per_request = if done > 0 {
-        format!(", {:.2} µs per {unit}", s.client_cpu_s * 1e6 / done as f64)
-    } else {
-        String::new()
-    };
-    let capacity = (config.threads() as usize).min(config.cpus().len());
-    writeln!(
-        out,
-        "  Client CPU   {:.2} s, {:.0}% of {} CPU{}{per_request}",
-        s.client_cpu_s,
-        s.client_cpu_fraction * 100.0,
-        capacity,
-        if capacity == 1 { "" } else { "s" }
-    )?;
-    if s.client_bound {
-        writeln!(
-            out,
-            "WARNING: the client used {:.0}% of its CPUs: these figures may measure rtbench, not the \
-             server (give it more with --cpus and -t)",
-            s.client_cpu_fraction * 100.0
-        )?;
-    }
-    Ok(())
-}
-
-fn latency_row(out: &mut dyn Write, label: &str, p: &Percentiles) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{label}{:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        micros(p.p50),
-        micros(p.p75),
-        micros(p.p90),
-        micros(p.p99),
-        micros(p.p999),
-        micros(p.p9999),
-        micros(p.max),
-        micros(p.mean)
-    )
-}
-
-/// µs in the unit that keeps 3–4 digits: 87µs, 1.25ms, 2.10s.
-fn micros(us: f64) -> String {
-    if us < 1_000.0 {
-        format!("{us:.0}µs")
-    } else if us < 1_000_000.0 {
-        format!("{:.2}ms", us / 1e3)
-    } else {
-        format!("{:.2}s", us / 1e6)
-    }
-}
-
-fn human_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms % 1000 == 0 {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
-    }
-}
-
-/// 1234567.8 → "1,234,568" (and 12.34 → "12.3").
-fn thousands(x: f64) -> String {
-    if x.abs() < 100.0 && x.fract() != 0.0 {
-        return format!("{x:.1}");
-    }
-    let digits = format!("{:.0}", x.abs());
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if x < 0.0 {
-        out.insert(0, '-');
-    }
-    out
-}
-
-fn bytes(n: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = n;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{value:.0} {}", UNITS[0])
-    } else {
-        format!("{value:.2} {}", UNITS[unit])
-    }
+    humantime::parse_duration(t).map_err(|_| bad())
 }
 
 #[cfg(test)]
@@ -498,21 +488,11 @@ mod tests {
         let err = parse_duration("-5s", "--duration").unwrap_err().to_string();
         assert_eq!(
             err,
-            "invalid duration '-5s' for --duration (use e.g. 10s, 500ms, 2m)"
+            "invalid duration '-5s' for --duration (use e.g. 10s, 500ms, 1m30s)"
         );
+        assert_eq!(d("1m30s"), Duration::from_secs(90));
+        assert!(parse_duration("-5", "--duration").is_err());
         assert!(parse_duration("10 parsecs", "--warmup").is_err());
         assert!(parse_duration("", "--warmup").is_err());
-    }
-
-    #[test]
-    fn numbers_read_well() {
-        assert_eq!(thousands(1_234_567.8), "1,234,568");
-        assert_eq!(thousands(999.0), "999");
-        assert_eq!(thousands(12.34), "12.3");
-        assert_eq!(micros(87.0), "87µs");
-        assert_eq!(micros(1_250.0), "1.25ms");
-        assert_eq!(micros(2_100_000.0), "2.10s");
-        assert_eq!(bytes(23_300_000.0), "23.30 MB");
-        assert_eq!(bytes(512.0), "512 B");
     }
 }

@@ -7,10 +7,12 @@ use clap::{Parser, Subcommand};
 mod cmd_compare;
 mod cmd_images;
 mod cmd_load;
+mod cmd_merge;
 mod cmd_report;
 mod cmd_run;
 mod cmd_targets;
 mod common;
+mod load_print;
 mod progress;
 mod summary_table;
 
@@ -25,7 +27,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Put load on one URL (closed, open-rate or SSE stream model) and print what was measured.
-    Load(cmd_load::Args),
+    Load(Box<cmd_load::Args>),
+    /// Merge the outputs of the agents of one scaled-out load run (histograms add exactly).
+    Merge(cmd_merge::Args),
     /// List the reference servers and whether each can run here.
     Targets(cmd_targets::TargetsArgs),
     /// Launch targets and check them against the contract before any load.
@@ -43,7 +47,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Load(args) => cmd_load::run(args),
+        Command::Load(args) => cmd_load::run(*args),
+        Command::Merge(args) => cmd_merge::run(args),
         Command::Targets(args) => cmd_targets::run_targets(args),
         Command::Verify(args) => cmd_targets::run_verify(args),
         Command::Run(args) => cmd_run::run(args),

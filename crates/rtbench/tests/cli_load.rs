@@ -83,6 +83,50 @@ fn json_prints_exactly_one_summary_object() {
         v.get("target_rate").is_none(),
         "closed runs have no target rate"
     );
+    // What was run, and the status-code breakdown.
+    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["rtbench_version"], env!("CARGO_PKG_VERSION"));
+    assert!(v["timestamp"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(v["run"]["url"], url.as_str());
+    assert_eq!(v["run"]["method"], "GET");
+    assert_eq!(v["run"]["connections"], 4);
+    assert_eq!(v["run"]["model"], "closed");
+    assert_eq!(v["run"]["requests"], 2000);
+    assert!(v["run"]["threads"].as_u64().unwrap() >= 1);
+    assert_eq!(v["status_codes"]["200"], 2000);
+    assert_eq!(v["ended"], "completed");
+    assert_eq!(v["connections_established"], 4);
+}
+
+#[test]
+fn output_file_holds_the_json_report_and_r_is_the_rate() {
+    let addr = hello_server();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("run.json");
+    let url = format!("http://{addr}/");
+    let out = rtbench(&[
+        &url,
+        "-c",
+        "2",
+        "-R",
+        "200",
+        "-d",
+        "1s",
+        "--cpus",
+        "0",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Status       200: "), "{text}");
+    assert!(text.contains("pinned to CPU 0"), "{text}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).expect("one JSON object");
+    assert_eq!(v["run"]["rate"], 200.0);
+    assert_eq!(v["run"]["duration_s"], 1.0);
+    assert_eq!(v["run"]["cpus"], serde_json::json!([0]));
+    assert_eq!(v["model"], "open");
 }
 
 #[test]
@@ -161,6 +205,12 @@ fn refused_connection_exits_non_zero_with_the_reason() {
         &[&url, "-d", "1s"],
         &format!("connection refused by 127.0.0.1:{port}"),
     );
+    // --help documents a refused connection as a target failure: exit 1, not bad input (2).
+    assert_eq!(rtbench(&[&url, "-d", "1s"]).status.code(), Some(1));
+    assert_eq!(rtbench(&["not a url"]).status.code(), Some(2));
+    let help = String::from_utf8(rtbench(&["--help"]).stdout).unwrap();
+    assert!(help.contains("connection refused or unreachable"), "{help}");
+    assert!(help.contains("129, 130, 143"), "{help}");
 }
 
 #[test]
@@ -306,4 +356,247 @@ fn too_few_file_descriptors_is_a_clear_error() {
         "rtbench: error: 200 connections need about 264 file descriptors but the limit is 100 \
          (raise it with `ulimit -n`)"
     );
+}
+
+/// A server that answers the first `answered` requests, then reads and never answers; with the
+/// count of requests it received.
+fn silent_after(answered: u64) -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let received = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let count = count.clone();
+            std::thread::spawn(move || {
+                let (mut buf, mut pending) = ([0u8; 4096], Vec::new());
+                while let Ok(n @ 1..) = stream.read(&mut buf) {
+                    pending.extend_from_slice(&buf[..n]);
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        if count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= answered {
+                            continue;
+                        }
+                        let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                        if stream.write_all(reply).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, received)
+}
+
+/// Issue 14.9: `-n 1000` against a server silent after 100 said "Requests 100" and exited 0.
+#[test]
+fn issue14_9_a_count_not_reached_says_why_and_exits_1() {
+    let (addr, _) = silent_after(100);
+    let url = format!("http://{addr}/");
+    let out = rtbench(&[&url, "-c", "1", "-n", "1000", "--timeout", "200ms"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(text.contains("ENDED EARLY"), "{text}");
+    assert!(text.contains("100 of 1,000 requests answered"), "{text}");
+    assert!(
+        stderr(&out).contains("the run ended early: 100 of 1000"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Issue 14.10: a failing --hlog write (/dev/full) discarded the finished summary.
+#[test]
+fn issue14_10_a_failing_hlog_write_prints_the_summary_then_the_error() {
+    let addr = hello_server();
+    let url = format!("http://{addr}/");
+    let out = rtbench(&[&url, "-c", "2", "-n", "500", "--hlog", "/dev/full"]);
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(text.contains("Requests     500 in"), "{text}");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("cannot write the"), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+}
+
+/// Issue 14.7 as the user saw it: `--sse` against `200 text/plain "ok"`.
+#[test]
+fn issue14_7_sse_against_plain_text_fails_with_content_type_errors() {
+    let addr = hello_server();
+    let url = format!("http://{addr}/sse");
+    let out = rtbench(&[&url, "--sse", "--streams", "4"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(text.contains("0 completed, 4 failed"), "{text}");
+    assert!(text.contains("content-type 4"), "{text}");
+    assert!(text.contains("is not text/event-stream"), "{text}");
+    assert!(stderr(&out).contains("4 content-type"), "{}", stderr(&out));
+}
+
+/// Issue 14.6: SIGINT, SIGTERM and SIGHUP exited with nothing printed and empty files. Now the
+/// summary of what was measured is printed (marked interrupted), the files are written, and the
+/// exit status is 128 + the signal.
+#[test]
+fn issue14_6_signals_print_the_summary_write_the_files_and_exit_128_plus_n() {
+    let addr = hello_server();
+    let url = format!("http://{addr}/");
+    for (signal, name) in [
+        (libc::SIGINT, "SIGINT"),
+        (libc::SIGTERM, "SIGTERM"),
+        (libc::SIGHUP, "SIGHUP"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (hlog, hgrm) = (dir.path().join("run.hlog"), dir.path().join("run.hgrm"));
+        let child = Command::new(env!("CARGO_BIN_EXE_rtbench"))
+            .args(["load", &url, "-c", "2", "-d", "1m", "--hlog"])
+            .arg(&hlog)
+            .arg("--hgrm")
+            .arg(&hgrm)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(2_300));
+        // SAFETY: plain kill(2) of the child this test spawned.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let started = std::time::Instant::now();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{name}"
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(128 + signal),
+            "{name}: {}",
+            stderr(&out)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains(&format!("INTERRUPTED  by {name} after 2.")),
+            "{name}: {text}"
+        );
+        assert!(text.contains("req/s"), "{text}");
+        let hlog = std::fs::read_to_string(&hlog).unwrap();
+        let intervals = hlog
+            .lines()
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()));
+        assert!(intervals.count() >= 2, "{name}: {hlog}");
+        let hgrm = std::fs::read_to_string(&hgrm).unwrap();
+        assert!(hgrm.contains("Total count"), "{name}: {hgrm}");
+        assert!(
+            !hgrm.contains("Total count    =            0]"),
+            "{name}: {hgrm}"
+        );
+    }
+}
+
+/// Issue 16.1: `--ceiling` loads a built-in server on other CPUs and reports the client's cost.
+#[test]
+fn ceiling_reports_the_clients_cost_per_request() {
+    let out = rtbench(&["--ceiling", "-c", "8", "-d", "500ms", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["summary"]["requests"].as_u64().unwrap() > 0);
+    assert_eq!(v["summary"]["errors"]["total"], 0);
+    let (cpu, max) = (
+        v["cpu_us_per_request"].as_f64().unwrap(),
+        v["max_rps_per_core"].as_f64().unwrap(),
+    );
+    assert!(cpu > 0.0 && (max * cpu / 1e6 - 1.0).abs() < 1e-9, "{v}");
+    let client = v["client_cpus"].as_array().unwrap();
+    let server = v["server_cpus"].as_array().unwrap();
+    assert_eq!(client.len(), 1);
+    if rtbench_load_cpus() > 1 {
+        assert!(server.iter().all(|c| !client.contains(c)), "{v}");
+        assert_eq!(v["shared_cpu"], false);
+    }
+    let out = rtbench(&["--ceiling", "http://127.0.0.1:1/"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the URL conflicts with --ceiling"
+    );
+}
+
+fn rtbench_load_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Issue 16.3 building blocks: three agents split one counted run, start at an agreed instant,
+/// and `rtbench merge` adds them up exactly; a missing agent makes the merge incomplete.
+#[test]
+fn three_agents_split_a_run_and_merge_exactly() {
+    let (addr, served) = counting_server();
+    let url = format!("http://{addr}/");
+    let dir = tempfile::tempdir().unwrap();
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        + 1_500_000_000;
+    let files: Vec<std::path::PathBuf> = (0..3)
+        .map(|j| dir.path().join(format!("agent{j}.hlog")))
+        .collect();
+    let children: Vec<std::process::Child> = (0..3)
+        .map(|j| {
+            Command::new(env!("CARGO_BIN_EXE_rtbench"))
+                .args(["load", &url, "-c", "7", "-n", "3001", "--cpus", "0"])
+                .args([
+                    "--agent",
+                    &format!("{j}/3"),
+                    "--start-at",
+                    &start.to_string(),
+                ])
+                .arg("--agent-output")
+                .arg(&files[j])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let merged = Command::new(env!("CARGO_BIN_EXE_rtbench"))
+        .arg("merge")
+        .args(&files)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(merged.status.success(), "{}", stderr(&merged));
+    let v: serde_json::Value = serde_json::from_slice(&merged.stdout).unwrap();
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["summary"]["requests"], 3001);
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::SeqCst),
+        3001,
+        "the server's own count"
+    );
+    assert_eq!(v["summary"]["connections"], 7);
+    assert_eq!(v["summary"]["status_codes"]["200"], 3001);
+    let agents = v["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 3);
+    assert!(agents
+        .iter()
+        .all(|a| a["client_cpu_s"].as_f64().unwrap() > 0.0));
+    let requests: u64 = agents.iter().map(|a| a["requests"].as_u64().unwrap()).sum();
+    assert_eq!(requests, 3001);
+    // Processes started together, clocks at the agreed instant: well under a second apart.
+    assert!(v["start_skew_ms"].as_f64().unwrap() < 500.0, "{v}");
+    let out = Command::new(env!("CARGO_BIN_EXE_rtbench"))
+        .arg("merge")
+        .args(&files[..2])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("2 of 3 agents (INCOMPLETE)"), "{text}");
+}
+
+/// A hello-world server counting the requests it answered.
+fn counting_server() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    silent_after(u64::MAX)
 }

@@ -1,5 +1,6 @@
 //! The engine against real servers on 127.0.0.1 ephemeral ports.
 
+mod hostile;
 mod server;
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -1,0 +1,575 @@
+//! Scale-out building blocks: one load run split over N agents, each agent's output file, and
+//! the exact merge of those files.
+//!
+//! - [`split`] gives agent j of N its share: contiguous global connections (and in a counted
+//!   closed run its share of the count). In the open model every agent keeps the whole run's rate
+//!   and connection count and sends only on its own connections, so request k of global
+//!   connection g is due at t0 + (g + k·C)/R on whichever agent owns g: the agents' schedules
+//!   interleave into exactly the asked one (design.md, "open").
+//! - Agents start their clocks at an agreed wall-clock instant ([`crate::LoadBuilder::start_at`]).
+//! - [`write_agent_output`] writes what an agent measured as an HdrHistogram interval log (format
+//!   1.3, V2 deflate-compressed histograms, µs), whose comment header carries the agent's share
+//!   and its [`Summary`] as JSON. The interval histograms are lossless and cover the whole
+//!   measured window, so their sum is the agent's full histogram.
+//! - [`merge_agents`] adds the agents' histograms (exact), aligns their intervals on one time axis
+//!   although the agents started at slightly different instants, adds their counters, and reports
+//!   the start skew and each agent's client CPU.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use base64::Engine as _;
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::error::LoadError;
+use crate::hist::{self, IntervalReport};
+use crate::summary::{Ended, ErrorCounts, Model, Summary};
+
+const MAGIC: &str = "#[rtbench agent output, format 1]";
+const SHARE_PREFIX: &str = "#[rtbench share: ";
+const SUMMARY_PREFIX: &str = "#[rtbench summary: ";
+const INTERVAL_NS: u64 = 1_000_000_000;
+
+/// Agent `index` (0-based) of `agents`: which connections it owns and what it must do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Share {
+    /// 0-based agent number.
+    pub index: u64,
+    /// Agents in the run.
+    pub agents: u64,
+    /// Its first global connection.
+    pub first: u64,
+    /// Its connections: global connections `first..first + connections`.
+    pub connections: u64,
+    /// Connections of the whole run.
+    pub total: u64,
+    /// Its request count in a counted closed run (an open run's count stays global: the schedule
+    /// decides which requests fall on which connection).
+    pub requests: Option<u64>,
+}
+
+/// Splits a run of `connections` (and, counted and closed, `requests`) over `agents` agents as
+/// evenly as whole connections allow: the first `connections % agents` agents get one more.
+pub fn split(
+    connections: u64,
+    requests: Option<u64>,
+    model: Model,
+    agents: u64,
+) -> Result<Vec<Share>, LoadError> {
+    let invalid = |reason: String| LoadError::InvalidOption {
+        option: "--agent",
+        reason,
+    };
+    if agents == 0 {
+        return Err(invalid("needs at least one agent".into()));
+    }
+    if agents > connections {
+        return Err(invalid(format!(
+            "{agents} agents need at least as many connections (got {connections})"
+        )));
+    }
+    let part = |n: u64, j: u64| n / agents + u64::from(j < n % agents);
+    let mut first = 0;
+    Ok((0..agents)
+        .map(|index| {
+            let share = Share {
+                index,
+                agents,
+                first,
+                connections: part(connections, index),
+                total: connections,
+                requests: match model {
+                    Model::Open => requests,
+                    _ => requests.map(|n| part(n, index)),
+                },
+            };
+            first += share.connections;
+            share
+        })
+        .collect())
+}
+
+/// Writes an agent's output: its share and summary in the header, then the interval log the run
+/// wrote (`hlog`, from [`crate::Hooks::hlog`]).
+pub fn write_agent_output(
+    out: &mut dyn Write,
+    share: &Share,
+    summary: &Summary,
+    hlog: &[u8],
+) -> io::Result<()> {
+    writeln!(out, "{MAGIC}")?;
+    writeln!(out, "{SHARE_PREFIX}{}]", serde_json::to_string(share)?)?;
+    writeln!(out, "{SUMMARY_PREFIX}{}]", serde_json::to_string(summary)?)?;
+    out.write_all(hlog)
+}
+
+/// One interval of an agent's log.
+#[derive(Debug, Clone)]
+pub struct AgentInterval {
+    /// `None`: latency (corrected in open runs); `Some("uncorrected")`: from the send.
+    pub tag: Option<String>,
+    /// Seconds since the agent's measured window began, ns.
+    pub offset_ns: u64,
+    /// Interval length, ns.
+    pub length_ns: u64,
+    /// Latencies in µs.
+    pub histogram: Histogram<u64>,
+}
+
+/// An agent output file, read back.
+#[derive(Debug, Clone)]
+pub struct AgentOutput {
+    /// The agent's share.
+    pub share: Share,
+    /// What it measured.
+    pub summary: Summary,
+    /// Its interval log.
+    pub intervals: Vec<AgentInterval>,
+}
+
+/// Reads what [`write_agent_output`] wrote; `name` names the file in errors.
+pub fn read_agent_output(name: &str, text: &[u8]) -> Result<AgentOutput, LoadError> {
+    let bad = |reason: String| LoadError::AgentOutput {
+        file: name.to_owned(),
+        reason,
+    };
+    let body = std::str::from_utf8(text).map_err(|_| bad("not UTF-8 text".into()))?;
+    if !body.starts_with(MAGIC) {
+        return Err(bad("not an rtbench agent output (no header)".into()));
+    }
+    let field = |prefix: &str| {
+        body.lines()
+            .find_map(|l| l.strip_prefix(prefix)?.strip_suffix(']'))
+            .ok_or_else(|| bad(format!("no '{}' line", prefix.trim_start_matches("#["))))
+    };
+    let share: Share =
+        serde_json::from_str(field(SHARE_PREFIX)?).map_err(|e| bad(format!("share: {e}")))?;
+    let summary: Summary =
+        serde_json::from_str(field(SUMMARY_PREFIX)?).map_err(|e| bad(format!("summary: {e}")))?;
+    let mut intervals = Vec::new();
+    let mut deserializer = Deserializer::new();
+    for entry in IntervalLogIterator::new(text) {
+        let entry = entry.map_err(|e| bad(format!("interval log: {e:?}")))?;
+        let LogEntry::Interval(i) = entry else {
+            continue;
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(i.encoded_histogram())
+            .map_err(|e| bad(format!("interval histogram: {e}")))?;
+        let histogram: Histogram<u64> = deserializer
+            .deserialize(&mut &bytes[..])
+            .map_err(|e| bad(format!("interval histogram: {e:?}")))?;
+        intervals.push(AgentInterval {
+            tag: i.tag().map(|t| t.as_str().to_owned()),
+            offset_ns: i.start_timestamp().as_nanos() as u64,
+            length_ns: i.duration().as_nanos() as u64,
+            histogram,
+        });
+    }
+    Ok(AgentOutput {
+        share,
+        summary,
+        intervals,
+    })
+}
+
+/// One agent as the merge saw it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentReport {
+    /// 0-based agent number.
+    pub index: u64,
+    /// Its measured window's wall-clock start, ns since the Unix epoch.
+    pub start_wall_ns: u64,
+    /// Its client CPU seconds, and as a fraction of its CPUs.
+    pub client_cpu_s: f64,
+    /// Fraction of its CPUs it used.
+    pub client_cpu_fraction: f64,
+    /// It used ≥ 90% of its CPUs.
+    pub client_bound: bool,
+    /// Responses it completed.
+    pub requests: u64,
+    /// How it ended.
+    pub ended: Ended,
+}
+
+/// The agents' outputs merged.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    /// One summary for the whole run: counters added, latency from the added histograms.
+    pub summary: Summary,
+    /// Latest agent start − earliest, ns.
+    pub start_skew_ns: u64,
+    /// Each agent, in index order.
+    pub agents: Vec<AgentReport>,
+    /// Every agent of the split was there exactly once.
+    pub complete: bool,
+    /// The merged latency histogram (corrected in open runs), µs.
+    pub latency: Histogram<u64>,
+}
+
+/// Merges agent outputs exactly (histograms add). Intervals are aligned on the earliest agent's
+/// start: an agent's interval starting at offset o after its own start S lands in interval
+/// round((S + o − S_min) / 1 s), so agents started a few ms apart add up second by second.
+/// `hlog` receives the merged interval log.
+pub fn merge_agents(
+    outputs: &[AgentOutput],
+    hlog: Option<&mut dyn Write>,
+) -> Result<Merged, LoadError> {
+    let first = outputs.first().ok_or(LoadError::InvalidOption {
+        option: "merge",
+        reason: "needs at least one agent output".into(),
+    })?;
+    let model = first.summary.model;
+    if model == Model::Stream {
+        return Err(LoadError::InvalidOption {
+            option: "merge",
+            reason: "merges closed and open runs; stream runs are not merged yet".into(),
+        });
+    }
+    let base = outputs
+        .iter()
+        .map(|o| o.summary.start_wall_ns)
+        .min()
+        .unwrap_or(0);
+    let skew = outputs
+        .iter()
+        .map(|o| o.summary.start_wall_ns)
+        .max()
+        .unwrap_or(0)
+        - base;
+    let mut latency = hist::new_histogram();
+    let mut uncorrected = hist::new_histogram();
+    let mut slots: BTreeMap<u64, IntervalReport> = BTreeMap::new();
+    for o in outputs {
+        if o.summary.model != model {
+            return Err(LoadError::InvalidOption {
+                option: "merge",
+                reason: "the outputs come from runs of different models".into(),
+            });
+        }
+        for i in &o.intervals {
+            let at = o.summary.start_wall_ns - base + i.offset_ns;
+            let index = (at + INTERVAL_NS / 2) / INTERVAL_NS;
+            let slot = slots.entry(index).or_insert_with(|| IntervalReport {
+                index,
+                length_ns: 0,
+                start_wall_ns: base,
+                latency: hist::new_histogram(),
+                uncorrected: (model == Model::Open).then(hist::new_histogram),
+            });
+            slot.length_ns = slot.length_ns.max(i.length_ns);
+            // Same bounds everywhere (the engine's), so adding cannot fail.
+            match i.tag.as_deref() {
+                None => {
+                    let _ = slot.latency.add(&i.histogram);
+                    let _ = latency.add(&i.histogram);
+                }
+                Some("uncorrected") => {
+                    if let Some(u) = &mut slot.uncorrected {
+                        let _ = u.add(&i.histogram);
+                    }
+                    let _ = uncorrected.add(&i.histogram);
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if let Some(out) = hlog {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for (_, report) in slots {
+            let _ = tx.send(report);
+        }
+        drop(tx);
+        hist::write_hlog(out, 1, rx).map_err(|source| LoadError::Output {
+            what: "merged interval log",
+            source,
+        })?;
+    }
+    let mut seen: Vec<u64> = outputs.iter().map(|o| o.share.index).collect();
+    seen.sort_unstable();
+    let complete = seen == (0..first.share.agents).collect::<Vec<_>>();
+    let summary = add_summaries(outputs, &latency, &uncorrected);
+    let mut agents: Vec<AgentReport> = outputs
+        .iter()
+        .map(|o| AgentReport {
+            index: o.share.index,
+            start_wall_ns: o.summary.start_wall_ns,
+            client_cpu_s: o.summary.client_cpu_s,
+            client_cpu_fraction: o.summary.client_cpu_fraction,
+            client_bound: o.summary.client_bound,
+            requests: o.summary.requests,
+            ended: o.summary.ended,
+        })
+        .collect();
+    agents.sort_by_key(|a| a.index);
+    Ok(Merged {
+        summary,
+        start_skew_ns: skew,
+        agents,
+        complete,
+        latency,
+    })
+}
+
+/// Counters add; rates are over the longest agent window; latency comes from the added histograms.
+fn add_summaries(
+    outputs: &[AgentOutput],
+    latency: &Histogram<u64>,
+    uncorrected: &Histogram<u64>,
+) -> Summary {
+    let mut s = outputs[0].summary.clone();
+    let all = || outputs.iter().map(|o| &o.summary);
+    let sum = |f: fn(&Summary) -> u64| all().map(f).sum::<u64>();
+    s.duration_s = all().map(|x| x.duration_s).fold(0.0, f64::max);
+    let per_s = |n: f64| {
+        if s.duration_s > 0.0 {
+            n / s.duration_s
+        } else {
+            0.0
+        }
+    };
+    let ok: f64 = all().map(|x| (x.rps * x.duration_s).round()).sum();
+    s.connections = sum(|x| x.connections);
+    s.threads = sum(|x| x.threads);
+    s.requests = sum(|x| x.requests);
+    s.bytes_read = sum(|x| x.bytes_read);
+    s.rps = per_s(ok);
+    s.transfer_bytes_per_s = per_s(s.bytes_read as f64);
+    let mut e = ErrorCounts::default();
+    for x in all() {
+        let a = &x.errors;
+        e.connect += a.connect;
+        e.read += a.read;
+        e.write += a.write;
+        e.timeout += a.timeout;
+        e.status += a.status;
+        e.parse += a.parse;
+        e.content_type += a.content_type;
+        e.total += a.total;
+    }
+    s.errors = e;
+    s.latency_us = hist::percentiles(latency);
+    if s.model == Model::Open {
+        s.latency_uncorrected_us = Some(hist::percentiles(uncorrected));
+        s.target_rate = Some(all().filter_map(|x| x.target_rate).sum());
+        s.achieved_rate = Some(per_s(s.requests as f64));
+        s.unsent_due = Some(all().filter_map(|x| x.unsent_due).sum());
+    }
+    s.requests_asked = all().map(|x| x.requests_asked).sum();
+    s.client_cpu_s = all().map(|x| x.client_cpu_s).sum();
+    let agents = outputs.len() as f64;
+    s.client_cpu_fraction = all().map(|x| x.client_cpu_fraction).sum::<f64>() / agents;
+    s.client_bound = all().any(|x| x.client_bound);
+    s.ended = all()
+        .map(|x| x.ended)
+        .find(|e| *e != Ended::Completed)
+        .unwrap_or_default();
+    s.start_wall_ns = all().map(|x| x.start_wall_ns).min().unwrap_or(0);
+    s.cpus = Vec::new();
+    s.connections_established = sum(|x| x.connections_established);
+    s.connect_s = all().map(|x| x.connect_s).fold(0.0, f64::max);
+    s.status_codes = BTreeMap::new();
+    s.error_reasons = BTreeMap::new();
+    for x in all() {
+        for (k, n) in &x.status_codes {
+            *s.status_codes.entry(*k).or_insert(0) += n;
+        }
+        for (k, n) in &x.error_reasons {
+            *s.error_reasons.entry(k.clone()).or_insert(0) += n;
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::{Open, Schedule};
+    use crate::summary::Percentiles;
+
+    #[test]
+    fn split_gives_contiguous_even_shares() {
+        let shares = split(10, Some(100), Model::Closed, 3).unwrap();
+        let got: Vec<(u64, u64, Option<u64>)> = shares
+            .iter()
+            .map(|s| (s.first, s.connections, s.requests))
+            .collect();
+        assert_eq!(got, [(0, 4, Some(34)), (4, 3, Some(33)), (7, 3, Some(33))]);
+        assert!(shares.iter().all(|s| s.total == 10 && s.agents == 3));
+        let open = split(10, Some(100), Model::Open, 3).unwrap();
+        assert!(
+            open.iter().all(|s| s.requests == Some(100)),
+            "open counts stay global"
+        );
+        assert_eq!(
+            split(2, None, Model::Closed, 3).unwrap_err().to_string(),
+            "--agent 3 agents need at least as many connections (got 2)"
+        );
+        assert!(split(2, None, Model::Closed, 0).is_err());
+    }
+
+    /// Due times of every request of the first `rounds` rounds on the given connections.
+    fn due_times(rate: f64, total: u64, first: u64, local: usize, rounds: u64) -> Vec<u64> {
+        let mut s = Open::new(rate, total, first, local, 1, None);
+        s.start(1_000_000_000);
+        (0..local)
+            .flat_map(|i| (0..rounds).map(move |k| (i, k)))
+            .map(|(i, k)| s.due(i, k, 0))
+            .collect()
+    }
+
+    #[test]
+    fn open_shares_interleave_into_exactly_the_asked_schedule() {
+        let (rate, connections) = (3_000.0, 64);
+        let mut whole = due_times(rate, connections, 0, connections as usize, 50);
+        whole.sort_unstable();
+        for agents in [1, 2, 3, 5] {
+            let mut union: Vec<u64> = split(connections, None, Model::Open, agents)
+                .unwrap()
+                .iter()
+                .flat_map(|s| due_times(rate, s.total, s.first, s.connections as usize, 50))
+                .collect();
+            union.sort_unstable();
+            assert_eq!(union, whole, "{agents} agents");
+        }
+    }
+
+    #[test]
+    fn a_counted_open_run_asks_each_agent_for_its_part_of_the_count() {
+        for agents in [1, 2, 3, 7] {
+            let asked: u64 = (0..agents)
+                .map(|j| {
+                    crate::LoadBuilder::new("http://127.0.0.1:1/")
+                        .connections(10)
+                        .rate(100.0)
+                        .requests(1_001)
+                        .agent(j, agents)
+                        .build()
+                        .unwrap()
+                        .requests_asked()
+                        .unwrap()
+                })
+                .sum();
+            assert_eq!(asked, 1_001, "{agents} agents");
+        }
+    }
+
+    fn summary(start_wall_ns: u64, requests: u64, cpu: f64) -> Summary {
+        Summary {
+            model: Model::Closed,
+            connections: 2,
+            pipeline: 1,
+            threads: 1,
+            requests,
+            duration_s: 2.0,
+            rps: requests as f64 / 2.0,
+            bytes_read: requests * 10,
+            transfer_bytes_per_s: requests as f64 * 5.0,
+            errors: ErrorCounts::default(),
+            latency_us: Percentiles::default(),
+            latency_uncorrected_us: None,
+            target_rate: None,
+            achieved_rate: None,
+            unsent_due: None,
+            client_cpu_s: cpu,
+            client_cpu_fraction: cpu / 2.0,
+            client_bound: false,
+            stream: None,
+            ended: Ended::Completed,
+            requests_asked: None,
+            start_wall_ns,
+            cpus: vec![0],
+            connections_established: 2,
+            connect_s: 0.0,
+            status_codes: BTreeMap::from([(200, requests)]),
+            error_reasons: BTreeMap::new(),
+        }
+    }
+
+    /// An agent output whose interval k holds `per_interval` values of `value_us`.
+    fn agent_file(index: u64, start_wall_ns: u64, value_us: u64, per_interval: u64) -> Vec<u8> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for k in 0..2 {
+            let mut latency = hist::new_histogram();
+            latency.record_n(value_us + k, per_interval).unwrap();
+            tx.send(IntervalReport {
+                index: k,
+                length_ns: INTERVAL_NS,
+                start_wall_ns,
+                latency,
+                uncorrected: None,
+            })
+            .unwrap();
+        }
+        drop(tx);
+        let mut hlog = Vec::new();
+        hist::write_hlog(&mut hlog, 1, rx).unwrap();
+        let share = split(4, None, Model::Closed, 2).unwrap()[index as usize];
+        let mut out = Vec::new();
+        let s = summary(start_wall_ns, 2 * per_interval, 0.5 + index as f64);
+        write_agent_output(&mut out, &share, &s, &hlog).unwrap();
+        out
+    }
+
+    #[test]
+    fn merge_adds_histograms_exactly_and_aligns_agents_started_apart() {
+        let t0 = 1_700_000_000_000_000_000;
+        let a = read_agent_output("a", &agent_file(0, t0, 100, 1_000)).unwrap();
+        // Agent 1 started 3 ms later; its intervals still land on seconds 0 and 1.
+        let b = read_agent_output("b", &agent_file(1, t0 + 3_000_000, 5_000, 10)).unwrap();
+        assert_eq!(a.intervals.len(), 2);
+        let mut hlog = Vec::new();
+        let merged = merge_agents(&[b.clone(), a.clone()], Some(&mut hlog)).unwrap();
+        assert_eq!(merged.start_skew_ns, 3_000_000);
+        assert!(merged.complete);
+        let mut sum = hist::new_histogram();
+        for i in a.intervals.iter().chain(&b.intervals) {
+            sum.add(&i.histogram).unwrap();
+        }
+        assert_eq!(merged.latency, sum, "the merged histogram is the exact sum");
+        assert_eq!(merged.latency.len(), 2 * 1_010);
+        let s = &merged.summary;
+        assert_eq!((s.requests, s.connections), (2_020, 4));
+        assert_eq!(s.status_codes.get(&200), Some(&2_020));
+        assert_eq!(s.rps, 1_010.0);
+        assert_eq!(s.client_cpu_s, 2.0);
+        assert_eq!(s.start_wall_ns, t0);
+        let cpus: Vec<(u64, f64)> = merged
+            .agents
+            .iter()
+            .map(|a| (a.index, a.client_cpu_s))
+            .collect();
+        assert_eq!(cpus, [(0, 0.5), (1, 1.5)]);
+        // The merged log: two intervals, each the sum of both agents' same second.
+        let intervals: Vec<Histogram<u64>> = IntervalLogIterator::new(&hlog)
+            .filter_map(|e| match e.unwrap() {
+                LogEntry::Interval(i) => Some(i),
+                _ => None,
+            })
+            .map(|i| {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(i.encoded_histogram())
+                    .unwrap();
+                Deserializer::new().deserialize(&mut &bytes[..]).unwrap()
+            })
+            .collect();
+        assert_eq!(intervals.len(), 2);
+        assert_eq!(intervals[0].len(), 1_010);
+        assert_eq!(intervals[1].count_at(101), 1_000);
+        assert_eq!(intervals[1].count_at(5_001), 10);
+        // Only agent 0 of 2: the merge says the run is incomplete.
+        assert!(!merge_agents(&[a], None).unwrap().complete);
+    }
+
+    #[test]
+    fn unreadable_agent_files_name_the_file() {
+        let err = read_agent_output("x.agent", b"hello").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x.agent: not an rtbench agent output (no header)"
+        );
+    }
+}
