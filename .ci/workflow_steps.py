@@ -36,13 +36,16 @@ EXPR = re.compile(r"\$\{\{(.*?)\}\}", re.S)
 
 
 def to_python(expr):
-    """GitHub's expression syntax, as far as these workflows use it, rewritten as Python."""
-    out = expr.replace("&&", " and ").replace("||", " or ")
-    out = re.sub(r"!(?!=)", " not ", out)
-    out = re.sub(r"\btrue\b", "True", out)
-    out = re.sub(r"\bfalse\b", "False", out)
-    out = re.sub(r"\bnull\b", "None", out)
-    return out.strip()
+    """GitHub's expression syntax, as far as these workflows use it, rewritten as Python. String
+    literals ('…') are kept as they are; only the code between them is rewritten."""
+    parts = re.split(r"('(?:[^']|'')*')", expr)
+    for i in range(0, len(parts), 2):
+        code = parts[i].replace("&&", " and ").replace("||", " or ")
+        code = re.sub(r"!(?!=)", " not ", code)
+        code = re.sub(r"\btrue\b", "True", code)
+        code = re.sub(r"\bfalse\b", "False", code)
+        parts[i] = re.sub(r"\bnull\b", "None", code)
+    return "".join(parts).strip()
 
 
 class Job:
