@@ -44,6 +44,7 @@ mod read;
 mod stats;
 mod survey;
 mod table;
+mod trend;
 mod units;
 
 pub use bootstrap::{median_change_interval, Interval, Rng, DEFAULT_RESAMPLES, DEFAULT_SEED};
@@ -61,4 +62,10 @@ pub use output::{
 pub use read::read_run;
 pub use stats::{
     group_trials, max, mean, median, min, quantile, sorted, stddev, Cell, CellKey, Spread,
+};
+pub use trend::{
+    analyse, append_history, history_records, read_history, run_history_records, trend_charts,
+    write_json as write_trend_json, write_markdown as write_trend_markdown, Better, Change,
+    ChangePoint, Detector, Direction, HistoryRecord, HistoryRun, MachineShift, MetricPoint,
+    RunStamp, Series, Trend, TrendChart, TrendError, MACHINE_WIDE_FRACTION,
 };

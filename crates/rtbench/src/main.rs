@@ -11,6 +11,7 @@ mod cmd_merge;
 mod cmd_report;
 mod cmd_run;
 mod cmd_targets;
+mod cmd_trend;
 mod common;
 mod load_print;
 mod progress;
@@ -42,6 +43,11 @@ enum Command {
     Compare(cmd_compare::Args),
     /// Build (or reuse) the container images: the Debian base and one per target.
     Images(cmd_images::Args),
+    /// Keep the nightly history: append a run's cells to a JSON Lines file.
+    #[command(subcommand)]
+    History(cmd_trend::HistoryCommand),
+    /// Each metric over the history's runs, with change points; exit 1 on a new regression.
+    Trend(cmd_trend::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +61,8 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd_report::run(args),
         Command::Compare(args) => cmd_compare::run(args),
         Command::Images(args) => cmd_images::run(args),
+        Command::History(command) => cmd_trend::run_history(command),
+        Command::Trend(args) => cmd_trend::run_trend(args),
     };
     match result {
         Ok(code) => code,
