@@ -8,7 +8,7 @@ use crate::util::{processes_mentioning, repo, rtbench, serial};
 fn every_target_available_here_passes_verification() {
     let _serial = serial();
     let output = rtbench()
-        .arg("verify")
+        .args(["verify", "--launcher", "native"])
         .current_dir(repo())
         .stderr(Stdio::inherit())
         .output()
@@ -70,7 +70,14 @@ fn sigint_during_a_launch_leaves_no_server_behind() {
     )
     .unwrap();
     let mut child = rtbench()
-        .args(["verify", "--ready-timeout", "60", "--root"])
+        .args([
+            "verify",
+            "--launcher",
+            "native",
+            "--ready-timeout",
+            "60",
+            "--root",
+        ])
         .arg(root.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
