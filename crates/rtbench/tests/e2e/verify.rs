@@ -102,3 +102,55 @@ fn sigint_during_a_launch_leaves_no_server_behind() {
         "nothing survives Ctrl-C"
     );
 }
+
+/// Issue 14.3: a provisioning command (a `cargo build`, an `npm ci`) runs in its own process group,
+/// and SIGINT during it kills the whole group, children that ignore SIGTERM and SIGINT included.
+#[test]
+fn sigint_during_provisioning_leaves_no_provisioning_process_behind() {
+    let _serial = serial();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("scenarios")).unwrap();
+    let target = root.path().join("targets/slowbuild");
+    std::fs::create_dir_all(&target).unwrap();
+    let marker = format!("rtbench-provision-sigint-{}", std::process::id());
+    std::fs::write(
+        target.join("target.toml"),
+        format!(
+            "name = \"slowbuild\"\ndisplay_name = \"Slow build\"\nruntime = \"sh\"\nruntime_version = \"1\"\n\
+             language = \"sh\"\nframework = \"none\"\nsurvey_row = \"Go net/http\"\nport = 9\n\
+             [native]\nprovision = [\"sh -c 'trap \\\"\\\" TERM INT; while :; do sleep 1; done' {marker}-build & wait\"]\n\
+             start = \"exec sleep 300\"\nversion = \"echo 1\"\n"
+        ),
+    )
+    .unwrap();
+    let mut child = rtbench()
+        .args(["verify", "--launcher", "native", "--root"])
+        .arg(root.path())
+        .env("RTBENCH_CACHE", root.path().join("cache"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let build = format!("{marker}-build");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while processes_mentioning(&build).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !processes_mentioning(&build).is_empty(),
+        "the provisioning command started"
+    );
+    // SAFETY: kill on a child we own.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !processes_mentioning(&marker).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        processes_mentioning(&marker),
+        Vec::<String>::new(),
+        "nothing of the provisioning survives Ctrl-C"
+    );
+}
