@@ -398,3 +398,25 @@ fn failed_build_names_the_step_and_leaves_no_container() {
     let commands = String::from_utf8_lossy(&output.stdout);
     assert!(!commands.contains(&marker), "{commands}");
 }
+
+/// Containers by default (issue 12.2): a daemon that answers is chosen, and every later `docker`
+/// command goes to it.
+#[test]
+fn an_answering_daemon_means_docker() {
+    docker();
+    let host = std::env::var("DOCKER_HOST")
+        .unwrap_or_else(|_| format!("unix://{}", rtbench_harness::PRIVATE_DOCKER_SOCKET));
+    let candidates = rtbench_harness::DaemonCandidates {
+        user: Some(host.clone()),
+        private: "unix:///nonexistent/rtbench-test.sock".into(),
+        start_script: None,
+    };
+    let choice = rtbench_harness::choose_launcher(None, &candidates);
+    assert_eq!(
+        choice.launcher,
+        rtbench_harness::Launcher::Docker,
+        "{}",
+        choice.line
+    );
+    assert!(choice.line.contains(&host), "{}", choice.line);
+}

@@ -154,3 +154,30 @@ fn sigint_during_provisioning_leaves_no_provisioning_process_behind() {
         "nothing of the provisioning survives Ctrl-C"
     );
 }
+
+/// Containers by default, natively when no Docker daemon answers: said in one line, with the
+/// daemons asked (issue 12.2). `DOCKER_HOST` and the private socket point at sockets nobody serves,
+/// and the root has no `.ci/dockerd.sh`, so rtbench cannot start its own daemon either.
+#[test]
+fn no_docker_daemon_means_native_said_in_one_line() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("scenarios")).unwrap();
+    std::fs::create_dir_all(root.path().join("targets")).unwrap();
+    let dead = root.path().join("dead.sock");
+    let output = rtbench()
+        .args(["verify", "--root"])
+        .arg(root.path())
+        .env("DOCKER_HOST", format!("unix://{}", dead.display()))
+        .env("RTBENCH_DOCKER_SOCK", root.path().join("private.sock"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("launcher: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("launcher: native ("), "{stderr}");
+    assert!(lines[0].contains(&dead.display().to_string()), "{stderr}");
+    assert!(lines[0].contains("private.sock"), "{stderr}");
+}
