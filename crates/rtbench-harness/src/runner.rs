@@ -9,6 +9,7 @@ use rtbench_results::{
     SCHEMA_VERSION,
 };
 
+use crate::docker::ImageOptions;
 use crate::environment;
 use crate::error::HarnessError;
 use crate::launcher::{Launcher, Prepared, Readiness};
@@ -30,6 +31,8 @@ pub struct RunOptions {
     /// Suite name (`scenarios/suites/<name>.toml`) or a path to a suite file.
     pub suite: String,
     pub launcher: Launcher,
+    /// How the docker launcher builds images (its base image); the image built is the one started.
+    pub image_options: ImageOptions,
     pub server_cpus: Vec<usize>,
     pub client_cpus: Vec<usize>,
     /// `WORKERS` for every target.
@@ -235,10 +238,13 @@ fn prepare(
             message: message.to_string(),
         })
     };
-    match options
-        .launcher
-        .prepare(target, &options.cache_root, &log, &mut say)
-    {
+    match options.launcher.prepare_with(
+        target,
+        &options.cache_root,
+        &options.image_options,
+        &log,
+        &mut say,
+    ) {
         Ok(Readiness::Ready { version, prepared }) => {
             handle = Some(prepared);
             if let Some(v) = &version {

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use indicatif::ProgressBar;
-use rtbench_harness::{install_handlers, Launcher, Progress, RunOptions};
+use rtbench_harness::{
+    install_handlers, ImageOptions, Launcher, Progress, RunOptions, DEFAULT_BASE_IMAGE,
+};
 
 use crate::common::{
     cache_root, choose_launcher, default_client_cpus, default_server_cpus, find_root, on_signal,
@@ -24,6 +26,9 @@ pub struct Args {
     /// choice and its reason are printed and recorded in run.json).
     #[arg(long, value_parser = parse_launcher)]
     launcher: Option<Launcher>,
+    /// The Debian 13 base the docker launcher's images build FROM (as `rtbench images --base-image`).
+    #[arg(long, default_value = DEFAULT_BASE_IMAGE)]
+    base_image: String,
     /// CPUs the server is pinned to (default 1 on a 2-core machine).
     #[arg(long, value_parser = parse_cpu_list)]
     server_cpus: Option<Vec<usize>>,
@@ -63,6 +68,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         targets: args.targets,
         suite: args.suite,
         launcher: choice.launcher,
+        image_options: ImageOptions {
+            base_image: args.base_image,
+            ..ImageOptions::default()
+        },
         server_cpus: args.server_cpus.unwrap_or_else(default_server_cpus),
         client_cpus: args.client_cpus.unwrap_or_else(default_client_cpus),
         workers: args.workers,

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use rtbench_harness::{
-    install_handlers, unmet_requirement, verify, LaunchOptions, Launcher, Readiness, Target,
-    UpstreamServer,
+    install_handlers, unmet_requirement, verify, ImageOptions, LaunchOptions, Launcher, Readiness,
+    Target, UpstreamServer, DEFAULT_BASE_IMAGE,
 };
 use rtbench_results::CheckStatus;
 
@@ -32,6 +32,9 @@ pub struct VerifyArgs {
     /// native or docker (default: docker when a Docker daemon answers, native otherwise).
     #[arg(long, value_parser = parse_launcher)]
     launcher: Option<Launcher>,
+    /// The Debian 13 base the docker launcher's images build FROM (as `rtbench images --base-image`).
+    #[arg(long, default_value = DEFAULT_BASE_IMAGE)]
+    base_image: String,
     /// CPUs the server is pinned to.
     #[arg(long, value_parser = parse_cpu_list)]
     server_cpus: Option<Vec<usize>>,
@@ -109,6 +112,10 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let targets = Target::select(&all, &args.targets)?;
     let choice = choose_launcher(args.launcher, &root);
     let launcher = choice.launcher;
+    let image_options = ImageOptions {
+        base_image: args.base_image.clone(),
+        ..ImageOptions::default()
+    };
     let cache = cache_root(&root);
     let logs = std::env::temp_dir().join(format!("rtbench-verify-{}", std::process::id()));
     let upstream = UpstreamServer::start()?;
@@ -116,7 +123,8 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     for target in &targets {
         let log = logs.join(format!("{}.log", target.name));
         let mut say = |m: &str| eprintln!("{}: {m}", target.name);
-        let readiness = match launcher.prepare(target, &cache, &log, &mut say) {
+        let readiness = match launcher.prepare_with(target, &cache, &image_options, &log, &mut say)
+        {
             Ok(r) => r,
             Err(err) => {
                 println!("{:<12} FAIL  provision  {err}", target.name);
