@@ -24,10 +24,46 @@ pub enum Launcher {
 /// Whether a target can run, and its runtime's own version when it can.
 #[derive(Debug, Clone)]
 pub enum Readiness {
-    /// Provisioned (or image built); the runtime's self-reported version.
-    Ready { version: Option<String> },
+    /// Provisioned (or image built); the runtime's self-reported version, and what
+    /// [`Launcher::start`] launches.
+    Ready {
+        version: Option<String>,
+        prepared: Prepared,
+    },
     /// A requirement of this machine is not met; never measured.
     Unavailable { reason: String },
+}
+
+/// What a launcher's prepare step made ready: the handle [`Launcher::start`] launches, so the image
+/// started is the one built (with whatever options it was built with), never recomputed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    what: PreparedKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PreparedKind {
+    /// The manifest's commands, provisioned into the cache.
+    Native,
+    /// This image tag.
+    Image(String),
+}
+
+impl Prepared {
+    /// The image a container launch runs, `None` for a native launch.
+    pub fn image(&self) -> Option<&str> {
+        match &self.what {
+            PreparedKind::Native => None,
+            PreparedKind::Image(tag) => Some(tag),
+        }
+    }
+
+    /// A handle for an image built elsewhere (e.g. by `rtbench images`).
+    pub fn from_image(tag: impl Into<String>) -> Prepared {
+        Prepared {
+            what: PreparedKind::Image(tag.into()),
+        }
+    }
 }
 
 impl Launcher {
@@ -39,11 +75,24 @@ impl Launcher {
         }
     }
 
-    /// Checks requirements and provisions (idempotently). `progress` hears each step.
+    /// Checks requirements and provisions (idempotently), or builds (or reuses) the image with the
+    /// default [`ImageOptions`]. `progress` hears each step.
     pub fn prepare(
         &self,
         target: &Target,
         cache_root: &Path,
+        log: &Path,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Readiness, HarnessError> {
+        self.prepare_with(target, cache_root, &ImageOptions::default(), log, progress)
+    }
+
+    /// [`Launcher::prepare`] with the image options given (ignored by the native launcher).
+    pub fn prepare_with(
+        &self,
+        target: &Target,
+        cache_root: &Path,
+        image_options: &ImageOptions,
         log: &Path,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Readiness, HarnessError> {
@@ -55,26 +104,38 @@ impl Launcher {
                 provision::provision(target, cache_root, log, progress)?;
                 Ok(Readiness::Ready {
                     version: provision::runtime_version(target, cache_root),
+                    prepared: Prepared {
+                        what: PreparedKind::Native,
+                    },
                 })
             }
             Launcher::Docker => {
-                let options = ImageOptions::default();
-                docker::ensure_base_image(&options.base_image, progress)?;
-                let build = docker::build_image(target, &options, log, progress)?;
+                docker::ensure_base_image(&image_options.base_image, progress)?;
+                let build = docker::build_image(target, image_options, log, progress)?;
                 Ok(Readiness::Ready {
                     version: build.runtime_version,
+                    prepared: Prepared::from_image(build.tag),
                 })
             }
         }
     }
 
-    /// Starts one instance and waits until it is ready.
-    pub fn start(&self, target: &Target, options: &LaunchOptions) -> Result<Server, HarnessError> {
-        match self {
-            Launcher::Native => NativeServer::start(target, options).map(Server::Native),
-            Launcher::Docker => {
-                DockerServer::start(target, &ImageOptions::default(), options).map(Server::Docker)
+    /// Starts one instance of what [`Launcher::prepare`] made ready and waits until it is ready.
+    pub fn start(
+        &self,
+        target: &Target,
+        prepared: &Prepared,
+        options: &LaunchOptions,
+    ) -> Result<Server, HarnessError> {
+        match (self, prepared.image()) {
+            (Launcher::Native, _) => NativeServer::start(target, options).map(Server::Native),
+            (Launcher::Docker, Some(image)) => {
+                DockerServer::start(target, image, options).map(Server::Docker)
             }
+            (Launcher::Docker, None) => Err(HarnessError::Start {
+                target: target.name.clone(),
+                message: "prepared for a native launch, started with docker".into(),
+            }),
         }
     }
 }

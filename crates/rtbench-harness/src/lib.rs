@@ -20,6 +20,7 @@ mod docker;
 mod environment;
 mod error;
 mod launcher;
+mod launcher_choice;
 mod native;
 mod probe;
 mod provision;
@@ -37,12 +38,15 @@ mod verify;
 pub use cleanup::{install_handlers, kill_everything, register_container, unregister_container};
 pub use docker::{
     build_image, check_docker, ensure_base_image, host_extra_ca_certs, image_tag,
-    remove_orphan_containers, BaseImageSource, ContainerCgroup, DockerServer, ImageBuild,
-    ImageOptions, DEFAULT_BASE_IMAGE,
+    remove_orphan_containers, use_daemon, BaseImageSource, ContainerCgroup, DockerServer,
+    ImageBuild, ImageOptions, DEFAULT_BASE_IMAGE,
 };
 pub use environment::{describe as describe_environment, hostname, online_cpus, utc_now};
 pub use error::HarnessError;
-pub use launcher::{Launcher, Readiness, Server};
+pub use launcher::{Launcher, Prepared, Readiness, Server};
+pub use launcher_choice::{
+    choose_launcher, DaemonCandidates, LauncherChoice, PRIVATE_DOCKER_SOCKET,
+};
 pub use native::NativeServer;
 pub use provision::{cache_dir, provision, runtime_version, unmet_requirement};
 pub use relay::{
@@ -54,6 +58,6 @@ pub use runner::{run, Progress, RunOptions, RunOutcome};
 pub use sampler::{Reading, ResourceSource, Sampler};
 pub use scenario::{Plan, Scenario, ScenarioKind, Suite, SuiteEntry, Variant};
 pub use server::LaunchOptions;
-pub use target::{NativeCommands, Requirements, Target, ToolRequirement};
+pub use target::{NativeCommands, Requirements, Target, ToolRequirement, WorkersSetting};
 pub use upstream::{UpstreamConnection, UpstreamServer};
 pub use verify::verify;

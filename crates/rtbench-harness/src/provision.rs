@@ -1,9 +1,11 @@
 //! Native provisioning: requirement checks, the manifest's idempotent install commands, and the
 //! runtime's self-reported version. Everything installs into a per-target cache folder.
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::cleanup;
 use crate::error::HarnessError;
 use crate::target::Target;
 
@@ -64,6 +66,9 @@ pub fn provision(
 ) -> Result<(), HarnessError> {
     let cache = cache_dir(cache_root, target);
     std::fs::create_dir_all(&cache).map_err(|e| HarnessError::io(&cache, e))?;
+    // npm refuses a `--prefix` reached through a symlink (it takes the folder for a link to a
+    // package of the link's name), and `.cache` may be one.
+    let cache = std::fs::canonicalize(&cache).map_err(|e| HarnessError::io(&cache, e))?;
     for (index, command) in target.native.provision.iter().enumerate() {
         progress(&format!(
             "provisioning {} ({}/{})",
@@ -73,19 +78,38 @@ pub fn provision(
         ));
         let mut log_file = open_log(log)?;
         let _ = writeln!(log_file, "$ {command}");
-        let status = Command::new("sh")
-            .arg("-c")
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
             .arg(command)
             .current_dir(&target.dir)
             .env("RTBENCH_CACHE", &cache)
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().map_err(|e| HarnessError::io(log, e))?)
-            .stderr(log_file)
-            .status()
-            .map_err(|e| HarnessError::Os {
-                context: "running sh".into(),
-                source: e,
-            })?;
+            .stderr(log_file);
+        // Its own process group, registered for cleanup: a Ctrl-C, SIGTERM or panic in rtbench
+        // kills the whole build (cargo, npm and their children), not just `sh`.
+        // SAFETY: only async-signal-safe syscalls run between fork and exec.
+        unsafe {
+            sh.pre_exec(|| {
+                if libc::setpgid(0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = sh.spawn().map_err(|e| HarnessError::Os {
+            context: "running sh".into(),
+            source: e,
+        })?;
+        let pgid = child.id() as i32;
+        cleanup::register_group(pgid);
+        let status = child.wait();
+        cleanup::unregister_group(pgid);
+        let status = status.map_err(|e| HarnessError::Os {
+            context: "waiting for sh".into(),
+            source: e,
+        })?;
         if !status.success() {
             return Err(HarnessError::Provision {
                 target: target.name.clone(),

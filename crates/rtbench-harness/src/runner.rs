@@ -9,9 +9,10 @@ use rtbench_results::{
     SCHEMA_VERSION,
 };
 
+use crate::docker::ImageOptions;
 use crate::environment;
 use crate::error::HarnessError;
-use crate::launcher::{Launcher, Readiness};
+use crate::launcher::{Launcher, Prepared, Readiness};
 use crate::results::{read_run, RunWriter};
 use crate::scenario::{Plan, Scenario, Variant};
 use crate::server::LaunchOptions;
@@ -30,6 +31,8 @@ pub struct RunOptions {
     /// Suite name (`scenarios/suites/<name>.toml`) or a path to a suite file.
     pub suite: String,
     pub launcher: Launcher,
+    /// How the docker launcher builds images (its base image); the image built is the one started.
+    pub image_options: ImageOptions,
     pub server_cpus: Vec<usize>,
     pub client_cpus: Vec<usize>,
     /// `WORKERS` for every target.
@@ -147,7 +150,8 @@ pub fn run(
     let upstream = UpstreamServer::start()?;
     let mut measurable = Vec::new();
     for target in &targets {
-        if let Some(record) = prepare(options, &mut writer, target, progress)? {
+        let (record, prepared) = prepare(options, &mut writer, target, progress)?;
+        if let Some(record) = record {
             writer.set_target(record)?;
         }
         let ok = writer
@@ -155,8 +159,8 @@ pub fn run(
             .targets
             .iter()
             .any(|t| t.name == target.name && t.status == TargetStatus::Ok);
-        if ok {
-            measurable.push(target.clone());
+        if let (true, Some(prepared)) = (ok, prepared) {
+            measurable.push((target.clone(), prepared));
         }
     }
 
@@ -167,7 +171,7 @@ pub fn run(
             let len = order.len();
             order.rotate_left(round as usize % len);
         }
-        for target in &order {
+        for (target, prepared) in &order {
             if target_failed(writer.run(), &target.name) {
                 continue;
             }
@@ -183,7 +187,7 @@ pub fn run(
                 options,
                 &mut writer,
                 &plan,
-                target,
+                (target, prepared),
                 trial_number,
                 &upstream,
                 progress,
@@ -199,24 +203,27 @@ pub fn run(
     })
 }
 
-/// Provisioning and requirement checks, once per target per run. `None` keeps an earlier record.
+/// Provisioning and requirement checks, once per target per run (again on resume: the handle is
+/// what starts it). A `None` record keeps an earlier one.
 fn prepare(
     options: &RunOptions,
     writer: &mut RunWriter,
     target: &Target,
     progress: &mut dyn FnMut(Progress),
-) -> Result<Option<TargetRecord>, HarnessError> {
-    if let Some(existing) = writer.run().targets.iter().find(|t| t.name == target.name) {
-        if existing.status != TargetStatus::Ok || existing.version.is_some() {
-            return Ok(None);
-        }
+) -> Result<(Option<TargetRecord>, Option<Prepared>), HarnessError> {
+    let existing = writer.run().targets.iter().find(|t| t.name == target.name);
+    let keep_existing = existing.is_some_and(|t| t.version.is_some());
+    if existing.is_some_and(|t| t.status != TargetStatus::Ok) {
+        return Ok((None, None));
     }
+    let mut handle = None;
     let mut record = TargetRecord {
         name: target.name.clone(),
         display_name: target.display_name.clone(),
         runtime: target.runtime.clone(),
         version: None,
         survey_row: Some(target.survey_row.clone()),
+        workers: Some(target.workers(options.workers, options.server_cpus.len())),
         status: TargetStatus::Ok,
         reason: None,
         checks: Vec::new(),
@@ -231,11 +238,15 @@ fn prepare(
             message: message.to_string(),
         })
     };
-    match options
-        .launcher
-        .prepare(target, &options.cache_root, &log, &mut say)
-    {
-        Ok(Readiness::Ready { version }) => {
+    match options.launcher.prepare_with(
+        target,
+        &options.cache_root,
+        &options.image_options,
+        &log,
+        &mut say,
+    ) {
+        Ok(Readiness::Ready { version, prepared }) => {
+            handle = Some(prepared);
             if let Some(v) = &version {
                 let (name, v) = (target.name.clone(), v.clone());
                 writer.update(|run| {
@@ -255,7 +266,7 @@ fn prepare(
             record.reason = Some(err.to_string());
         }
     }
-    Ok(Some(record))
+    Ok(((!keep_existing).then_some(record), handle))
 }
 
 /// One target's share of one round: launch, verify once per run, every pending scenario, stop.
@@ -263,14 +274,14 @@ fn run_target_round(
     options: &RunOptions,
     writer: &mut RunWriter,
     plan: &Plan,
-    target: &Target,
+    (target, prepared): (&Target, &Prepared),
     trial_number: u32,
     upstream: &UpstreamServer,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), HarnessError> {
     let launch = LaunchOptions {
         server_cpus: options.server_cpus.clone(),
-        workers: options.workers,
+        workers: target.workers(options.workers, options.server_cpus.len()),
         upstream_url: Some(upstream.url()),
         log: writer.log_path(&target.name),
         ready_timeout: options.ready_timeout,
@@ -283,7 +294,7 @@ fn run_target_round(
         })
     };
     say(progress, format!("launching ({})", options.launcher.name()));
-    let mut server = match options.launcher.start(target, &launch) {
+    let mut server = match options.launcher.start(target, prepared, &launch) {
         Ok(server) => server,
         Err(err) => {
             mark_failed(writer, &target.name, format!("did not start: {err}"))?;
@@ -338,6 +349,7 @@ fn run_target_round(
             let context = TrialContext {
                 launcher: options.launcher,
                 target,
+                prepared,
                 launch: &launch,
                 client_cpus: &options.client_cpus,
                 upstream,
@@ -376,7 +388,7 @@ fn run_target_round(
                 // The crash is recorded; a fresh instance serves the remaining scenarios.
                 server.stop();
                 say(progress, "relaunching after a crash".into());
-                server = match options.launcher.start(target, &launch) {
+                server = match options.launcher.start(target, prepared, &launch) {
                     Ok(server) => server,
                     Err(err) => {
                         mark_failed(writer, &target.name, format!("did not restart: {err}"))?;

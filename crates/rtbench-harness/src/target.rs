@@ -22,12 +22,32 @@ pub struct Target {
     pub survey_row: String,
     /// Default port (docker compose); the harness picks a free one for each launch.
     pub port: u16,
+    /// How many `WORKERS` it is launched with, when the target fixes that itself (a pool).
+    #[serde(default)]
+    pub workers: Option<WorkersSetting>,
     #[serde(default)]
     pub requirements: Requirements,
     pub native: NativeCommands,
     /// The folder the manifest was read from.
     #[serde(skip)]
     pub dir: PathBuf,
+}
+
+/// A target whose identity is a pool of workers (`[workers]` in the manifest) overrides the run's
+/// `--workers`: e.g. node-cluster is one worker per server CPU, at least 2.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkersSetting {
+    /// One worker per CPU the server is pinned to.
+    #[serde(default)]
+    pub per_server_cpu: bool,
+    /// The fewest workers, whatever the CPUs or the run ask.
+    #[serde(default = "one")]
+    pub min: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// What the machine must offer before the target can be provisioned natively.
@@ -85,6 +105,22 @@ impl Target {
         }
         target.dir = std::fs::canonicalize(dir).map_err(|e| HarnessError::io(dir, e))?;
         Ok(target)
+    }
+
+    /// The `WORKERS` this target is launched with: the run's `requested` value, unless the manifest
+    /// fixes its own (`[workers]`).
+    pub fn workers(&self, requested: u32, server_cpus: usize) -> u32 {
+        match &self.workers {
+            None => requested,
+            Some(setting) => {
+                let wanted = if setting.per_server_cpu {
+                    u32::try_from(server_cpus).unwrap_or(u32::MAX)
+                } else {
+                    requested
+                };
+                wanted.max(setting.min)
+            }
+        }
     }
 
     /// Every `targets/*/target.toml`, sorted by name.
@@ -168,6 +204,25 @@ version = "echo 1"
         let target = Target::load(&dir).unwrap();
         assert_eq!(target.display_name, "Demo");
         assert!(target.requirements.tools.is_empty());
+    }
+
+    #[test]
+    fn a_pool_manifest_fixes_its_workers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let plain = Target::load(&write_manifest(tmp.path(), "demo", GOOD)).unwrap();
+        assert_eq!(plain.workers(3, 1), 3, "no [workers]: the run decides");
+        let pool = GOOD.replace(
+            "[native]",
+            "[workers]\nper_server_cpu = true\nmin = 2\n[native]",
+        );
+        let pool = Target::load(&write_manifest(
+            tmp.path(),
+            "demo2",
+            &pool.replace("\"demo\"", "\"demo2\""),
+        ))
+        .unwrap();
+        assert_eq!(pool.workers(1, 1), 2, "at least min");
+        assert_eq!(pool.workers(1, 4), 4, "one per server CPU");
     }
 
     #[test]

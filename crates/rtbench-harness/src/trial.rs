@@ -9,7 +9,7 @@ use std::time::Duration;
 use rtbench_load::{Hooks, LoadBuilder, StreamOptions, Summary};
 use rtbench_results::Trial;
 
-use crate::launcher::{Launcher, Server};
+use crate::launcher::{Launcher, Prepared, Server};
 use crate::relay::{added_latency_from_summary, measure_relay, RelayConfig};
 use crate::sampler::Sampler;
 use crate::scenario::{Scenario, ScenarioKind, Variant};
@@ -26,6 +26,7 @@ const SUSTAINED_SHARE: f64 = 0.98;
 pub(crate) struct TrialContext<'a> {
     pub launcher: Launcher,
     pub target: &'a Target,
+    pub prepared: &'a Prepared,
     pub launch: &'a LaunchOptions,
     pub client_cpus: &'a [usize],
     pub upstream: &'a UpstreamServer,
@@ -286,7 +287,7 @@ fn cold_start(
     for _ in 0..scenario.starts.unwrap_or(5) {
         let mut server = context
             .launcher
-            .start(context.target, context.launch)
+            .start(context.target, context.prepared, context.launch)
             .map_err(|e| e.to_string())?;
         trial
             .cold_start_ms

@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rtbench_harness::{
-    build_image, check_docker, ensure_base_image, remove_orphan_containers, DockerServer,
-    ImageOptions, LaunchOptions, Target, DEFAULT_BASE_IMAGE,
+    build_image, check_docker, ensure_base_image, image_tag, remove_orphan_containers,
+    DockerServer, ImageOptions, LaunchOptions, Target, DEFAULT_BASE_IMAGE,
 };
 
 const HEALTHY_SERVER: &str = r#"use IO::Socket::INET;
@@ -114,14 +114,16 @@ fn launch_options(root: &Path, timeout: Duration) -> LaunchOptions {
     }
 }
 
-fn build(target: &Target, root: &Path) {
+/// Builds the target's image and returns its tag: what `DockerServer::start` runs.
+fn build(target: &Target, root: &Path) -> String {
     build_image(
         target,
         &image_options(),
         &root.join("build.log"),
         &mut |_| {},
     )
-    .unwrap_or_else(|e| panic!("building {}: {e}", target.name));
+    .unwrap_or_else(|e| panic!("building {}: {e}", target.name))
+    .tag
 }
 
 /// Names of containers (running or not) of `target` started by this test binary.
@@ -143,9 +145,9 @@ fn healthy_container_is_ready_measured_and_removed_on_drop() {
     docker();
     let root = scratch("healthy");
     let target = make_target(&root, "t-healthy", r#"["perl", "server.pl"]"#);
-    build(&target, &root);
+    let image = build(&target, &root);
     let options = launch_options(&root, Duration::from_secs(30));
-    let server = DockerServer::start(&target, &image_options(), &options).unwrap();
+    let server = DockerServer::start(&target, &image, &options).unwrap();
     assert!(server.cold_start() > Duration::ZERO);
     assert!(server.root_pid() > 0, "the container's first process");
     let cgroup = server.cgroup().expect("the container's cgroup resolves");
@@ -181,10 +183,10 @@ fn never_healthy_fails_with_the_log_tail_and_removes_the_container() {
         "t-never",
         r#"["sh", "-c", "echo booting; echo cannot bind: no such luck >&2; exec sleep 600"]"#,
     );
-    build(&target, &root);
+    let image = build(&target, &root);
     let options = launch_options(&root, Duration::from_secs(6));
     let started = Instant::now();
-    let err = DockerServer::start(&target, &image_options(), &options)
+    let err = DockerServer::start(&target, &image, &options)
         .unwrap_err()
         .to_string();
     assert!(err.contains("not ready after 6 s"), "{err}");
@@ -202,10 +204,10 @@ fn crash_at_start_fails_fast_with_the_exit_code() {
         "t-crash",
         r#"["sh", "-c", "echo missing module xyz >&2; exit 3"]"#,
     );
-    build(&target, &root);
+    let image = build(&target, &root);
     let options = launch_options(&root, Duration::from_secs(30));
     let started = Instant::now();
-    let err = DockerServer::start(&target, &image_options(), &options)
+    let err = DockerServer::start(&target, &image, &options)
         .unwrap_err()
         .to_string();
     assert!(err.contains("exited (code 3)"), "{err}");
@@ -268,7 +270,8 @@ fn helper_hold_a_container() {
     // The parent's scratch folder: this process ends by exit() in the signal handler, no drops.
     let root = Path::new(&dir).parent().unwrap();
     let options = launch_options(root, Duration::from_secs(30));
-    let server = DockerServer::start(&target, &image_options(), &options).unwrap();
+    let image = image_tag(&target, DEFAULT_BASE_IMAGE).unwrap();
+    let server = DockerServer::start(&target, &image, &options).unwrap();
     println!("STARTED {}", server.container());
     std::thread::sleep(Duration::from_secs(60));
     panic!("the parent should have interrupted this helper");
@@ -394,4 +397,26 @@ fn failed_build_names_the_step_and_leaves_no_container() {
         .unwrap();
     let commands = String::from_utf8_lossy(&output.stdout);
     assert!(!commands.contains(&marker), "{commands}");
+}
+
+/// Containers by default (issue 12.2): a daemon that answers is chosen, and every later `docker`
+/// command goes to it.
+#[test]
+fn an_answering_daemon_means_docker() {
+    docker();
+    let host = std::env::var("DOCKER_HOST")
+        .unwrap_or_else(|_| format!("unix://{}", rtbench_harness::PRIVATE_DOCKER_SOCKET));
+    let candidates = rtbench_harness::DaemonCandidates {
+        user: Some(host.clone()),
+        private: "unix:///nonexistent/rtbench-test.sock".into(),
+        start_script: None,
+    };
+    let choice = rtbench_harness::choose_launcher(None, &candidates);
+    assert_eq!(
+        choice.launcher,
+        rtbench_harness::Launcher::Docker,
+        "{}",
+        choice.line
+    );
+    assert!(choice.line.contains(&host), "{}", choice.line);
 }

@@ -211,13 +211,13 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
             by_variant,
         );
         for (g, t) in absolute.groups.iter_mut().zip(&report.targets) {
-            if let Some(s) = t.survey {
+            if let Some(hello) = t.survey.and_then(|s| s.hello_rps) {
                 g.bars.push(Bar {
                     label: "survey".into(),
                     kind: BarKind::Claimed {
-                        low: s.hello_rps.low,
-                        high: s.hello_rps.high,
-                        text: format!("survey: {}", s.hello_rps.text),
+                        low: hello.low,
+                        high: hello.high,
+                        text: format!("survey: {}", hello.text),
                     },
                 });
             }

@@ -628,7 +628,10 @@ impl Report {
         let mut rows: Vec<ClaimRow> = Vec::new();
         for srow in &SURVEY {
             let (row_name, ballpark) = match claim {
-                Claim::Hello => (srow.row, srow.hello_rps),
+                Claim::Hello => match srow.hello_rps {
+                    Some(ballpark) => (srow.row, ballpark),
+                    None => continue,
+                },
                 Claim::Memory => (srow.memory_row, srow.memory_mb),
             };
             let matched: Vec<usize> = (0..self.targets.len())

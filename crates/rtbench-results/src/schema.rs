@@ -69,6 +69,9 @@ pub struct TargetRecord {
     /// The survey row this target stands for (e.g. "Node 22 (stock http)").
     #[serde(default)]
     pub survey_row: Option<String>,
+    /// The `WORKERS` it was launched with (a pool target fixes its own; absent in older runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<u32>,
     pub status: TargetStatus,
     /// Why the target is unavailable or failed.
     #[serde(default)]

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use rtbench_harness::{
     build_image, ensure_base_image, host_extra_ca_certs, install_handlers,
-    remove_orphan_containers, BaseImageSource, ImageOptions, Target, DEFAULT_BASE_IMAGE,
+    remove_orphan_containers, BaseImageSource, ImageOptions, Launcher, Target, DEFAULT_BASE_IMAGE,
 };
 
-use crate::common::{find_root, on_signal};
+use crate::common::{choose_launcher, find_root, on_signal};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -29,6 +29,7 @@ pub struct Args {
     /// Where build logs go (default: a temporary folder).
     #[arg(long)]
     logs: Option<PathBuf>,
+    /// Folder holding targets/ and scenarios/ (default: found from the current folder).
     #[arg(long)]
     root: Option<PathBuf>,
 }
@@ -36,6 +37,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     install_handlers(on_signal)?;
     let root = find_root(args.root.as_deref())?;
+    // The same daemon `rtbench run` would use: the user's, else rtbench's private one.
+    let _daemon = choose_launcher(Some(Launcher::Docker), &root);
     let all = Target::discover(&root.join("targets"))?;
     let targets = Target::select(&all, &args.targets)?;
     let swept = remove_orphan_containers()?;

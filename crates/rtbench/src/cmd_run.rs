@@ -5,11 +5,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use indicatif::ProgressBar;
-use rtbench_harness::{install_handlers, Launcher, Progress, RunOptions};
+use rtbench_harness::{
+    install_handlers, ImageOptions, Launcher, Progress, RunOptions, DEFAULT_BASE_IMAGE,
+};
 
 use crate::common::{
-    cache_root, default_client_cpus, default_server_cpus, find_root, on_signal, parse_cpu_list,
-    parse_launcher,
+    cache_root, choose_launcher, default_client_cpus, default_server_cpus, find_root, on_signal,
+    parse_cpu_list, parse_launcher,
 };
 
 #[derive(clap::Args)]
@@ -20,9 +22,13 @@ pub struct Args {
     /// Targets to run, comma-separated (default: every target; unavailable ones are recorded).
     #[arg(long, value_delimiter = ',')]
     targets: Vec<String>,
-    /// native or docker.
-    #[arg(long, default_value = "native", value_parser = parse_launcher)]
-    launcher: Launcher,
+    /// native or docker (default: docker when a Docker daemon answers, native otherwise; the
+    /// choice and its reason are printed and recorded in run.json).
+    #[arg(long, value_parser = parse_launcher)]
+    launcher: Option<Launcher>,
+    /// The Debian 13 base the docker launcher's images build FROM (as `rtbench images --base-image`).
+    #[arg(long, default_value = DEFAULT_BASE_IMAGE)]
+    base_image: String,
     /// CPUs the server is pinned to (default 1 on a 2-core machine).
     #[arg(long, value_parser = parse_cpu_list)]
     server_cpus: Option<Vec<usize>>,
@@ -55,12 +61,17 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     install_handlers(on_signal)?;
     let root = find_root(args.root.as_deref())?;
+    let choice = choose_launcher(args.launcher, &root);
     let options = RunOptions {
         cache_root: cache_root(&root),
         root,
         targets: args.targets,
         suite: args.suite,
-        launcher: args.launcher,
+        launcher: choice.launcher,
+        image_options: ImageOptions {
+            base_image: args.base_image,
+            ..ImageOptions::default()
+        },
         server_cpus: args.server_cpus.unwrap_or_else(default_server_cpus),
         client_cpus: args.client_cpus.unwrap_or_else(default_client_cpus),
         workers: args.workers,

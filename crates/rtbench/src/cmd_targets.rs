@@ -3,18 +3,23 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use rtbench_harness::{
-    install_handlers, unmet_requirement, verify, LaunchOptions, Launcher, Readiness, Target,
-    UpstreamServer,
+    install_handlers, unmet_requirement, verify, ImageOptions, LaunchOptions, Launcher, Readiness,
+    Target, UpstreamServer, DEFAULT_BASE_IMAGE,
 };
 use rtbench_results::CheckStatus;
 
 use crate::common::{
-    cache_root, default_server_cpus, find_root, on_signal, parse_cpu_list, parse_launcher,
+    cache_root, choose_launcher, default_server_cpus, find_root, on_signal, parse_cpu_list,
+    parse_launcher,
 };
 
 #[derive(clap::Args)]
 pub struct TargetsArgs {
+    /// Print the list as JSON (one object per target) instead of a table.
+    #[arg(long)]
+    json: bool,
     /// Folder holding targets/ and scenarios/ (default: found from the current folder).
     #[arg(long)]
     root: Option<PathBuf>,
@@ -24,15 +29,19 @@ pub struct TargetsArgs {
 pub struct VerifyArgs {
     /// Targets to verify (default: all).
     targets: Vec<String>,
-    /// native or docker.
-    #[arg(long, default_value = "native", value_parser = parse_launcher)]
-    launcher: Launcher,
+    /// native or docker (default: docker when a Docker daemon answers, native otherwise).
+    #[arg(long, value_parser = parse_launcher)]
+    launcher: Option<Launcher>,
+    /// The Debian 13 base the docker launcher's images build FROM (as `rtbench images --base-image`).
+    #[arg(long, default_value = DEFAULT_BASE_IMAGE)]
+    base_image: String,
     /// CPUs the server is pinned to.
     #[arg(long, value_parser = parse_cpu_list)]
     server_cpus: Option<Vec<usize>>,
     /// Seconds to wait for /health.
     #[arg(long, default_value_t = 120)]
     ready_timeout: u64,
+    /// Folder holding targets/ and scenarios/ (default: found from the current folder).
     #[arg(long)]
     root: Option<PathBuf>,
 }
@@ -40,20 +49,59 @@ pub struct VerifyArgs {
 pub fn run_targets(args: TargetsArgs) -> anyhow::Result<ExitCode> {
     let root = find_root(args.root.as_deref())?;
     let targets = Target::discover(&root.join("targets"))?;
-    println!(
-        "{:<12} {:<24} {:<10} {:<10} natively here",
-        "name", "survey row", "runtime", "version"
-    );
-    for t in &targets {
-        let available = match unmet_requirement(t) {
-            None => "yes".to_string(),
-            Some(reason) => format!("no: {reason}"),
-        };
-        println!(
-            "{:<12} {:<24} {:<10} {:<10} {available}",
-            t.name, t.survey_row, t.runtime, t.runtime_version
-        );
+    let server_cpus = default_server_cpus().len();
+    let rows: Vec<(&Target, Option<String>)> =
+        targets.iter().map(|t| (t, unmet_requirement(t))).collect();
+    if args.json {
+        let list: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(t, unmet)| {
+                serde_json::json!({
+                    "name": t.name,
+                    "display_name": t.display_name,
+                    "survey_row": t.survey_row,
+                    "runtime": t.runtime,
+                    "runtime_version": t.runtime_version,
+                    "language": t.language,
+                    "framework": t.framework,
+                    "port": t.port,
+                    "workers": t.workers(1, server_cpus),
+                    "native_available": unmet.is_none(),
+                    "native_unavailable_reason": unmet,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
     }
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header([
+            "target",
+            "survey row",
+            "runtime",
+            "version",
+            "framework",
+            "workers",
+            "natively here",
+        ]);
+    for (t, unmet) in &rows {
+        table.add_row([
+            t.name.as_str(),
+            t.survey_row.as_str(),
+            t.runtime.as_str(),
+            t.runtime_version.as_str(),
+            t.framework.as_str(),
+            &t.workers(1, server_cpus).to_string(),
+            &match unmet {
+                None => "yes".to_string(),
+                Some(reason) => format!("no: {reason}"),
+            },
+        ]);
+    }
+    println!("{table}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -62,6 +110,12 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let root = find_root(args.root.as_deref())?;
     let all = Target::discover(&root.join("targets"))?;
     let targets = Target::select(&all, &args.targets)?;
+    let choice = choose_launcher(args.launcher, &root);
+    let launcher = choice.launcher;
+    let image_options = ImageOptions {
+        base_image: args.base_image.clone(),
+        ..ImageOptions::default()
+    };
     let cache = cache_root(&root);
     let logs = std::env::temp_dir().join(format!("rtbench-verify-{}", std::process::id()));
     let upstream = UpstreamServer::start()?;
@@ -69,7 +123,8 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     for target in &targets {
         let log = logs.join(format!("{}.log", target.name));
         let mut say = |m: &str| eprintln!("{}: {m}", target.name);
-        let readiness = match args.launcher.prepare(target, &cache, &log, &mut say) {
+        let readiness = match launcher.prepare_with(target, &cache, &image_options, &log, &mut say)
+        {
             Ok(r) => r,
             Err(err) => {
                 println!("{:<12} FAIL  provision  {err}", target.name);
@@ -77,22 +132,25 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        let version = match readiness {
+        let (version, prepared) = match readiness {
             Readiness::Unavailable { reason } => {
                 println!("{:<12} UNAVAILABLE  {reason}", target.name);
                 continue;
             }
-            Readiness::Ready { version } => version.unwrap_or_else(|| "?".into()),
+            Readiness::Ready { version, prepared } => {
+                (version.unwrap_or_else(|| "?".into()), prepared)
+            }
         };
+        let server_cpus = args.server_cpus.clone().unwrap_or_else(default_server_cpus);
         let options = LaunchOptions {
-            server_cpus: args.server_cpus.clone().unwrap_or_else(default_server_cpus),
-            workers: 1,
+            workers: target.workers(1, server_cpus.len()),
+            server_cpus,
             upstream_url: Some(upstream.url()),
             log: log.clone(),
             ready_timeout: Duration::from_secs(args.ready_timeout),
             cache_root: cache.clone(),
         };
-        let mut server = match args.launcher.start(target, &options) {
+        let mut server = match launcher.start(target, &prepared, &options) {
             Ok(server) => server,
             Err(err) => {
                 println!("{:<12} FAIL  start      {err}", target.name);

@@ -49,6 +49,18 @@ pub fn parse_launcher(text: &str) -> Result<Launcher, String> {
     }
 }
 
+/// The launcher `--launcher` forces, else docker when a daemon answers and native otherwise (the
+/// harness decides); says which and why on stderr. Keep the choice alive for the whole command:
+/// a private daemon rtbench started stops when it is dropped.
+pub fn choose_launcher(forced: Option<Launcher>, root: &Path) -> rtbench_harness::LauncherChoice {
+    let choice = rtbench_harness::choose_launcher(
+        forced,
+        &rtbench_harness::DaemonCandidates::from_environment(root),
+    );
+    eprintln!("{}", choice.line);
+    choice
+}
+
 /// The folder holding `targets/` and `scenarios/`: `--root`, else the current folder or one of
 /// its parents, else the source tree rtbench was built from.
 pub fn find_root(given: Option<&Path>) -> anyhow::Result<PathBuf> {

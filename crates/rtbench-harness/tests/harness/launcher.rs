@@ -79,13 +79,39 @@ fn a_target_that_crashes_at_start_fails_fast_with_its_log() {
 fn a_target_that_never_becomes_ready_is_killed_with_its_children() {
     let dir = tempfile::tempdir().unwrap();
     let m = marker();
-    // A child of the server that ignores SIGTERM: only the group SIGKILL ends it.
+    // A child of the server that ignores SIGTERM: only the group SIGKILL ends it. Neither shell
+    // execs, so the marker (each shell's `$0`) stays on their command lines for as long as they
+    // live; a leaked child is seen, not hidden by an `exec` that rewrote its command line.
     let t = target(
         dir.path(),
-        &format!("sh -c 'trap \"\" TERM; exec sleep 300 # {m}' & exec sleep 301 # {m}"),
+        &format!(
+            "sh -c 'trap \"\" TERM; while :; do sleep 1; done' {m}-child & \
+             exec sh -c 'while :; do sleep 1; done' {m}-server"
+        ),
     );
-    let err = NativeServer::start(&t, &options(dir.path(), Duration::from_secs(1))).unwrap_err();
-    assert!(err.to_string().contains("not ready after"), "{err}");
+    // Watch from another thread while `start` waits: both processes must have been seen running,
+    // or the emptiness checked below proves nothing.
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let seen = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            let mut most = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                most = most.max(running(&m).len());
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            most
+        });
+        let err =
+            NativeServer::start(&t, &options(dir.path(), Duration::from_secs(1))).unwrap_err();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(err.to_string().contains("not ready after"), "{err}");
+        watcher.join().unwrap()
+    });
+    // (The shell that starts them carries the marker too, for the moment before its `exec`.)
+    assert!(
+        seen >= 2,
+        "the server and its TERM-ignoring child both ran: {seen}"
+    );
     let deadline = Instant::now() + Duration::from_secs(5);
     while !running(&m).is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));

@@ -54,7 +54,16 @@ fn scratch_root(
 fn test_suite(root: &Path, out: &Path) -> Command {
     let mut command = rtbench();
     command
-        .args(["run", "--suite", "test", "--quiet", "--no-report", "--root"])
+        .args([
+            "run",
+            "--launcher",
+            "native",
+            "--suite",
+            "test",
+            "--quiet",
+            "--no-report",
+        ])
+        .arg("--root")
         .arg(root)
         .arg("--out")
         .arg(out);
@@ -67,7 +76,16 @@ fn quick_suite_end_to_end_on_every_native_target() {
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("run");
     let status = rtbench()
-        .args(["run", "--suite", "quick", "--quiet", "--no-report", "--out"])
+        .args([
+            "run",
+            "--launcher",
+            "native",
+            "--suite",
+            "quick",
+            "--quiet",
+            "--no-report",
+        ])
+        .arg("--out")
         .arg(&dir)
         .current_dir(repo())
         .status()
@@ -237,7 +255,14 @@ fn sigint_keeps_finished_trials_and_resume_completes_the_run() {
     );
 
     let status = rtbench()
-        .args(["run", "--quiet", "--no-report", "--root"])
+        .args([
+            "run",
+            "--launcher",
+            "native",
+            "--quiet",
+            "--no-report",
+            "--root",
+        ])
         .arg(root.path())
         .arg("--resume")
         .arg(&dir)
