@@ -4,7 +4,7 @@ use crate::model::{
     scenario, variant_label, Claim, Figure, Measure, Pct, Report, Rgb, TargetInfo, Verdict,
 };
 use crate::survey::SURVEY;
-use crate::units::Unit;
+use rtbench_results::Unit;
 
 /// One chart: a file stem, a title, and either bar panels or a latency spectrum.
 #[derive(Debug, Clone)]
@@ -276,7 +276,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
         let mut absolute = panel(
             report,
             "Mean server memory during an open run at 10,000 req/s",
-            "MB, RSS of the server's process tree (lower is better)",
+            "MiB, RSS of the server's process tree (lower is better)",
             &cells,
             Measure::Memory10k,
             |_, _| "measured".into(),
@@ -424,7 +424,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
                 .run()
                 .trials
                 .iter()
-                .any(|t| &t.scenario == sc && &t.variant == v && t.kib_per_stream.is_some())
+                .any(|t| &t.scenario == sc && &t.variant == v && t.kib_per_stream().is_some())
         })
         .collect();
     if !stream_mem.is_empty() {
@@ -581,7 +581,7 @@ fn claim_panel(report: &Report, claim: Claim) -> Panel {
         ),
         Claim::Memory => (
             "Ratio to the leanest target, measured vs survey, and the verdict",
-            "MB ÷ leanest target's MB (1 = leanest)",
+            "MiB ÷ leanest target's MiB (1 = leanest)",
         ),
     };
     Panel {

@@ -44,13 +44,12 @@ mod read;
 mod stats;
 mod survey;
 mod table;
-mod units;
 
 pub use bootstrap::{median_change_interval, Interval, Rng, DEFAULT_RESAMPLES, DEFAULT_SEED};
 pub use compare::{
-    compare, render, CellComparison, CompareError, CompareFormat, Comparison, Metric,
-    MetricComparison, Presence, RunInfo, Settings, SideStats, Thresholds, TrialCounts, Verdict,
-    CONFIDENCE, MIN_TRIALS,
+    compare, render, CellComparison, CompareError, CompareFormat, Comparison, MetricComparison,
+    Presence, RunInfo, Settings, SideStats, Thresholds, TrialCounts, Verdict, CONFIDENCE,
+    MIN_TRIALS,
 };
 pub use error::ReportError;
 pub use model::Report;
@@ -59,6 +58,7 @@ pub use output::{
     ReportFiles,
 };
 pub use read::read_run;
+pub use rtbench_results::Metric;
 pub use stats::{
     group_trials, max, mean, median, min, quantile, sorted, stddev, Cell, CellKey, Spread,
 };
