@@ -41,6 +41,7 @@ mod output;
 mod plot;
 mod raster;
 mod read;
+mod report;
 mod stats;
 mod survey;
 mod table;
@@ -52,12 +53,13 @@ pub use compare::{
     MIN_TRIALS,
 };
 pub use error::ReportError;
-pub use model::Report;
+pub use model::RunFigures;
 pub use output::{
     render_run, write_all, ChartFiles, ChartInfo, ChartPng, ChartSvg, Format, Html, Markdown,
     ReportFiles,
 };
 pub use read::read_run;
+pub use report::Report;
 pub use rtbench_results::Metric;
 pub use stats::{
     group_trials, max, mean, median, min, quantile, sorted, stddev, Cell, CellKey, Spread,

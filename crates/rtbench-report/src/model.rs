@@ -2,13 +2,8 @@
 //! and their variants, every cell's figures (through `stats`), and the survey's two tables held
 //! against the measurements. Tables and charts are built from this; renderers only format.
 
-use std::path::Path;
-
 use rtbench_results::{Metric, Model, Run, TargetStatus, Trial, TrialStatus};
 
-use crate::chart::{self, Chart, Skipped};
-use crate::error::ReportError;
-use crate::read::read_run;
 use crate::stats::{self, Spread};
 use crate::survey::{self, Direction, SurveyRow, SURVEY, UNMEASURED_MEMORY_ROWS};
 use rtbench_results::Unit;
@@ -45,17 +40,13 @@ const SPARE_COLOURS: [Rgb; 5] = [
     (0x55, 0x55, 0x55),
 ];
 
-/// A rendered report's input: one run and everything derived from it.
-///
-/// Build it with [`Report::load`] (from a run folder) or [`Report::from_run`], then hand it to a
-/// [`Format`](crate::Format).
+/// One run and the figures derived from it (targets, scenarios, cells, the survey's tables):
+/// what tables and charts read. [`Report`](crate::Report) adds the charts.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub struct RunFigures {
     pub(crate) run: Run,
     pub(crate) targets: Vec<TargetInfo>,
     pub(crate) scenarios: Vec<ScenarioInfo>,
-    pub(crate) charts: Vec<Chart>,
-    pub(crate) skipped: Vec<Skipped>,
 }
 
 /// A target as the report shows it.
@@ -401,14 +392,9 @@ pub(crate) struct ClaimTable {
     pub scenario_present: bool,
 }
 
-impl Report {
-    /// Reads `run_dir/run.json` and prepares the report.
-    pub fn load(run_dir: &Path) -> Result<Report, ReportError> {
-        Ok(Report::from_run(read_run(run_dir)?))
-    }
-
-    /// Prepares the report of an already parsed run.
-    pub fn from_run(run: Run) -> Report {
+impl RunFigures {
+    /// Derives the figures of a parsed run.
+    pub fn of(run: Run) -> RunFigures {
         let mut targets: Vec<TargetInfo> = Vec::new();
         let mut spare = SPARE_COLOURS.iter().cycle();
         let add = |targets: &mut Vec<TargetInfo>, t: TargetInfo| {
@@ -479,15 +465,11 @@ impl Report {
                 ScenarioInfo { name, variants }
             })
             .collect();
-        let mut report = Report {
+        RunFigures {
             run,
             targets,
             scenarios,
-            charts: Vec::new(),
-            skipped: Vec::new(),
-        };
-        (report.charts, report.skipped) = chart::catalogue(&report);
-        report
+        }
     }
 
     /// The parsed run.
@@ -775,7 +757,7 @@ pub(crate) struct RelayFindings {
     pub upstream_open_after: u64,
 }
 
-impl Report {
+impl RunFigures {
     /// The relay findings of one cell; `None` when no ok trial carries relay figures.
     pub(crate) fn relay_findings(
         &self,

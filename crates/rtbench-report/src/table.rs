@@ -4,8 +4,8 @@
 use rtbench_results::{CheckStatus, TargetStatus, SCHEMA_VERSION};
 
 use crate::model::{
-    scenario, thousands, variant_label, Claim, ClaimTable, Figure, Measure, Missing, Pct, Report,
-    Verdict,
+    scenario, thousands, variant_label, Claim, ClaimTable, Figure, Measure, Missing, Pct,
+    RunFigures, Verdict,
 };
 use crate::survey::{Direction, TOLERANCE};
 use rtbench_results::Unit;
@@ -133,7 +133,7 @@ fn verdict_cell(claim: Claim, verdict: &Verdict) -> Cell {
 }
 
 /// The environment block as a two-column table.
-pub(crate) fn environment(report: &Report) -> Table {
+pub(crate) fn environment(report: &RunFigures) -> Table {
     let run = report.run();
     let env = &run.environment;
     let cpus = |v: &[usize]| {
@@ -221,7 +221,7 @@ pub(crate) fn environment(report: &Report) -> Table {
 }
 
 /// Every target the run asked for, with its status and verification findings.
-pub(crate) fn targets(report: &Report) -> Table {
+pub(crate) fn targets(report: &RunFigures) -> Table {
     let rows = report
         .targets
         .iter()
@@ -289,7 +289,7 @@ pub(crate) fn targets(report: &Report) -> Table {
 }
 
 /// The survey's §8 or §11 table with the measurements beside it.
-pub(crate) fn claims(report: &Report, table: &ClaimTable) -> Table {
+pub(crate) fn claims(report: &RunFigures, table: &ClaimTable) -> Table {
     // The survey writes MB; the measured figures are MiB like every memory figure here.
     let (unit, id, title, survey_header, figure_header) = match table.claim {
         Claim::Hello => (
@@ -436,7 +436,7 @@ const COLUMNS: [Measure; 17] = [
 ];
 
 /// One table per scenario: every cell (variant × target) with median and spread.
-pub(crate) fn scenarios(report: &Report) -> Vec<Table> {
+pub(crate) fn scenarios(report: &RunFigures) -> Vec<Table> {
     report
         .scenarios
         .iter()
