@@ -533,6 +533,15 @@ static CATALOGUE: &[MetricDef] = &[
         |t| stream(t, |s| s.event_latency_us.p99),
     ),
     entry(
+        "sse_gap_p99",
+        "sse_gap_p99_us",
+        "inter-event gap p99",
+        Micros,
+        Lower,
+        true,
+        |t| stream(t, |s| s.gap_us.p99),
+    ),
+    entry(
         "kib_per_stream",
         "kib_per_stream",
         "KiB per open stream",
