@@ -21,6 +21,7 @@ mod environment;
 mod error;
 mod launcher;
 mod launcher_choice;
+mod load_result;
 mod native;
 mod probe;
 mod provision;
@@ -47,16 +48,17 @@ pub use launcher::{Launcher, Prepared, Readiness, Server};
 pub use launcher_choice::{
     choose_launcher, DaemonCandidates, LauncherChoice, PRIVATE_DOCKER_SOCKET,
 };
+pub use load_result::load_result;
 pub use native::NativeServer;
 pub use provision::{cache_dir, provision, runtime_version, unmet_requirement};
 pub use relay::{
-    added_latency, added_latency_from_summary, detect_buffering, measure_abort, measure_relay,
+    added_latency, added_latency_from_load, detect_buffering, measure_abort, measure_relay,
     relayed_stream, AbortReport, RelayConfig, RelayedStream,
 };
 pub use results::{read_run, RunWriter};
 pub use runner::{run, Progress, RunOptions, RunOutcome};
 pub use sampler::{Reading, ResourceSource, Sampler};
-pub use scenario::{Plan, Scenario, ScenarioKind, Suite, SuiteEntry, Variant};
+pub use scenario::{defaults as scenario_defaults, Plan, Scenario, Suite, SuiteEntry, Variant};
 pub use server::LaunchOptions;
 pub use target::{NativeCommands, Requirements, Target, ToolRequirement, WorkersSetting};
 pub use upstream::{UpstreamConnection, UpstreamServer};

@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use rtbench_load::{parse_stamp, Percentiles, Summary};
-use rtbench_results::RelayStats;
+use rtbench_load::parse_stamp;
+use rtbench_results::{median, quantile, LoadResult, Percentiles, RelayStats};
 
 use crate::probe::{self, EventStream, Exchange, ProbeError};
 use crate::{HarnessError, UpstreamServer};
@@ -247,35 +247,33 @@ pub fn measure_abort(
 
 /// Added latency per token from per-token samples (client receive − upstream send, µs).
 pub fn added_latency(samples_us: &[f64]) -> Percentiles {
-    let mut sorted: Vec<f64> = samples_us
+    let finite: Vec<f64> = samples_us
         .iter()
         .copied()
         .filter(|s| s.is_finite())
         .collect();
-    if sorted.is_empty() {
-        return Percentiles::default();
-    }
-    sorted.sort_unstable_by(f64::total_cmp);
-    // Nearest rank: the smallest sample with at least q of all samples at or below it.
-    let rank =
-        |q: f64| sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
+    let at = |q: f64| quantile(&finite, q).unwrap_or(0.0);
     Percentiles {
-        p50: rank(0.50),
-        p75: rank(0.75),
-        p90: rank(0.90),
-        p99: rank(0.99),
-        p999: rank(0.999),
-        p9999: rank(0.9999),
-        max: sorted[sorted.len() - 1],
-        mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
+        p50: at(0.50),
+        p75: at(0.75),
+        p90: at(0.90),
+        p99: at(0.99),
+        p999: at(0.999),
+        p9999: at(0.9999),
+        max: at(1.0),
+        mean: if finite.is_empty() {
+            0.0
+        } else {
+            finite.iter().sum::<f64>() / finite.len() as f64
+        },
     }
 }
 
-/// Added latency per token from the engine's stream run against `/sse-relay`: the relay forwards
-/// the upstream's `sent_ns`, so the engine's event latency is exactly receive − upstream send.
-/// `None` when the summary is not of a stream run.
-pub fn added_latency_from_summary(summary: &Summary) -> Option<Percentiles> {
-    summary.stream.as_ref().map(|s| s.event_latency_us)
+/// Added latency per token from a stream run against `/sse-relay`: the relay forwards the
+/// upstream's `sent_ns`, so the event latency is exactly receive − upstream send. `None` when the
+/// result is not of a stream run.
+pub fn added_latency_from_load(load: &LoadResult) -> Option<Percentiles> {
+    load.stream.as_ref().map(|s| s.event_latency_us)
 }
 
 fn open_relay(
@@ -290,10 +288,6 @@ fn open_relay(
         return Err(probe_error(base_url, message));
     }
     Ok(x.events())
-}
-
-fn median(samples: &[f64]) -> Option<f64> {
-    (!samples.is_empty()).then(|| added_latency(samples).p50)
 }
 
 fn probe_error(base_url: &str, message: String) -> HarnessError {
@@ -341,10 +335,11 @@ mod tests {
     }
 
     #[test]
-    fn nearest_rank_percentiles() {
+    fn percentiles_interpolate_like_the_report() {
         let samples: Vec<f64> = (1..=100).map(f64::from).collect();
         let p = added_latency(&samples);
-        assert_eq!((p.p50, p.p90, p.p99, p.max), (50.0, 90.0, 99.0, 100.0));
+        assert_eq!((p.p50, p.max), (50.5, 100.0));
+        assert!((p.p90 - 90.1).abs() < 1e-9 && (p.p99 - 99.01).abs() < 1e-9);
         assert_eq!(p.mean, 50.5);
         assert_eq!(median(&[]), None);
     }

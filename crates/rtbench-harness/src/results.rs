@@ -2,7 +2,9 @@
 //! atomic rename, so a run killed at any moment keeps every finished trial and can be resumed.
 use std::path::{Path, PathBuf};
 
-use rtbench_results::{Run, SummaryRow, TargetRecord, Trial, SCHEMA_VERSION};
+use rtbench_results::{
+    parse_run, summary_header, summary_record, Run, TargetRecord, Trial, SCHEMA_VERSION,
+};
 
 use crate::error::HarnessError;
 
@@ -59,13 +61,6 @@ impl RunWriter {
         (self.dir.join(&name), name)
     }
 
-    /// Whether that trial already finished (for `--resume`).
-    pub fn has_trial(&self, target: &str, scenario: &str, variant: &str, trial: u32) -> bool {
-        self.run.trials.iter().any(|t| {
-            t.target == target && t.scenario == scenario && t.variant == variant && t.trial == trial
-        })
-    }
-
     /// Records (or replaces) a target's record.
     pub fn set_target(&mut self, record: TargetRecord) -> Result<(), HarnessError> {
         match self.run.targets.iter_mut().find(|t| t.name == record.name) {
@@ -91,37 +86,37 @@ impl RunWriter {
         let json = serde_json::to_vec_pretty(&self.run).expect("a Run always serializes");
         write_atomic(&self.dir.join("run.json"), &json)?;
         let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.write_record(summary_header())
+            .expect("writing into memory cannot fail");
         for trial in &self.run.trials {
-            csv.serialize(SummaryRow::from_trial(trial))
-                .expect("a row always serializes into memory");
-        }
-        if self.run.trials.is_empty() {
-            // Headers only come with the first row; an empty run still gets a readable file.
-            let _ = csv.write_record(Vec::<&str>::new());
+            csv.write_record(summary_record(&self.run.run_id, trial))
+                .expect("writing into memory cannot fail");
         }
         let bytes = csv.into_inner().expect("writing into memory cannot fail");
         write_atomic(&self.dir.join("summary.csv"), &bytes)
     }
 }
 
-/// Reads `dir/run.json` (or a run.json path), refusing another schema version.
+/// Reads `dir/run.json` (or a run.json path) to complete it: only a run of the current schema
+/// version can be resumed (an older one is still read by `report` and `compare`).
 pub fn read_run(path: &Path) -> Result<Run, HarnessError> {
     let file = if path.is_dir() {
         path.join("run.json")
     } else {
         path.to_path_buf()
     };
-    let text = std::fs::read(&file).map_err(|e| HarnessError::io(&file, e))?;
-    let value: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|e| HarnessError::config(&file, format!("not valid JSON: {e}")))?;
-    let version = value.get("schema_version").and_then(|v| v.as_u64());
-    if version != Some(u64::from(SCHEMA_VERSION)) {
+    let text = std::fs::read_to_string(&file).map_err(|e| HarnessError::io(&file, e))?;
+    let run = parse_run(&text).map_err(|e| HarnessError::config(&file, e.to_string()))?;
+    if run.schema_version != SCHEMA_VERSION {
         return Err(HarnessError::config(
             &file,
-            format!("schema_version {version:?} is not {SCHEMA_VERSION}, the version this rtbench reads"),
+            format!(
+                "schema_version {} cannot be resumed: this rtbench writes {SCHEMA_VERSION}",
+                run.schema_version
+            ),
         ));
     }
-    serde_json::from_value(value).map_err(|e| HarnessError::config(&file, format!("{e}")))
+    Ok(run)
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), HarnessError> {

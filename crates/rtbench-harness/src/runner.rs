@@ -1,12 +1,12 @@
 //! The main job: rounds of trials over targets × scenarios, target order rotated each round.
 //! Per target: launch → verify (a FAIL skips the target, recorded) → every scenario → stop.
 //! Failures are data: they are recorded and the run goes on with the others.
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use rtbench_results::{
-    CheckStatus, Placement, Run, SuiteInfo, TargetRecord, TargetStatus, Trial, TrialStatus,
-    SCHEMA_VERSION,
+    CheckStatus, Placement, Run, TargetRecord, TargetStatus, Trial, TrialStatus, SCHEMA_VERSION,
 };
 
 use crate::docker::ImageOptions;
@@ -123,11 +123,7 @@ pub fn run(
                         client_cpus: options.client_cpus.clone(),
                     },
                 ),
-                suite: SuiteInfo {
-                    name: plan.suite.name.clone(),
-                    trials: plan.suite.trials,
-                    scenarios: plan.scenario_names(),
-                },
+                suite: plan.suite_info(),
                 targets: Vec::new(),
                 trials: Vec::new(),
             };
@@ -135,11 +131,16 @@ pub fn run(
         }
     };
 
-    let steps_per_round: u64 = plan.scenarios.iter().map(|s| s.variants.len() as u64).sum();
+    let mut ledger = Ledger::of(writer.run());
+    let steps_per_round: u64 = plan
+        .scenarios
+        .iter()
+        .map(|s| s.variants().len() as u64)
+        .sum();
     let round_estimate: Duration = plan
         .scenarios
         .iter()
-        .map(|s| s.estimate() * s.variants.len() as u32)
+        .map(|s| s.estimate() * s.variants().len() as u32)
         .sum();
     progress(Progress::Planned {
         steps: steps_per_round * targets.len() as u64 * u64::from(plan.suite.trials),
@@ -150,16 +151,11 @@ pub fn run(
     let upstream = UpstreamServer::start()?;
     let mut measurable = Vec::new();
     for target in &targets {
-        let (record, prepared) = prepare(options, &mut writer, target, progress)?;
+        let (record, prepared) = prepare(options, &mut writer, &ledger, target, progress)?;
         if let Some(record) = record {
-            writer.set_target(record)?;
+            ledger.record(&mut writer, record)?;
         }
-        let ok = writer
-            .run()
-            .targets
-            .iter()
-            .any(|t| t.name == target.name && t.status == TargetStatus::Ok);
-        if let (true, Some(prepared)) = (ok, prepared) {
+        if let (Some(TargetStatus::Ok), Some(prepared)) = (ledger.status(&target.name), prepared) {
             measurable.push((target.clone(), prepared));
         }
     }
@@ -172,26 +168,24 @@ pub fn run(
             order.rotate_left(round as usize % len);
         }
         for (target, prepared) in &order {
-            if target_failed(writer.run(), &target.name) {
+            if ledger.status(&target.name) == Some(TargetStatus::Failed) {
                 continue;
             }
             let pending = plan.scenarios.iter().any(|s| {
-                s.variants
+                s.variants()
                     .iter()
-                    .any(|v| !writer.has_trial(&target.name, &s.name, &v.name, trial_number))
+                    .any(|v| !ledger.has_trial(&target.name, s.name(), &v.name, trial_number))
             });
             if !pending {
                 continue;
             }
-            run_target_round(
+            let mut round = Round {
                 options,
-                &mut writer,
-                &plan,
-                (target, prepared),
-                trial_number,
-                &upstream,
-                progress,
-            )?;
+                writer: &mut writer,
+                ledger: &mut ledger,
+                upstream: &upstream,
+            };
+            round.run_target(&plan, (target, prepared), trial_number, progress)?;
         }
     }
 
@@ -208,10 +202,11 @@ pub fn run(
 fn prepare(
     options: &RunOptions,
     writer: &mut RunWriter,
+    ledger: &Ledger,
     target: &Target,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(Option<TargetRecord>, Option<Prepared>), HarnessError> {
-    let existing = writer.run().targets.iter().find(|t| t.name == target.name);
+    let existing = ledger.targets.get(&target.name);
     let keep_existing = existing.is_some_and(|t| t.version.is_some());
     if existing.is_some_and(|t| t.status != TargetStatus::Ok) {
         return Ok((None, None));
@@ -269,173 +264,241 @@ fn prepare(
     Ok(((!keep_existing).then_some(record), handle))
 }
 
-/// One target's share of one round: launch, verify once per run, every pending scenario, stop.
-fn run_target_round(
-    options: &RunOptions,
-    writer: &mut RunWriter,
-    plan: &Plan,
-    (target, prepared): (&Target, &Prepared),
-    trial_number: u32,
-    upstream: &UpstreamServer,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<(), HarnessError> {
-    let launch = LaunchOptions {
-        server_cpus: options.server_cpus.clone(),
-        workers: target.workers(options.workers, options.server_cpus.len()),
-        upstream_url: Some(upstream.url()),
-        log: writer.log_path(&target.name),
-        ready_timeout: options.ready_timeout,
-        cache_root: options.cache_root.clone(),
-    };
-    let say = |progress: &mut dyn FnMut(Progress), message: String| {
-        progress(Progress::Target {
-            target: target.name.clone(),
-            message,
-        })
-    };
-    say(progress, format!("launching ({})", options.launcher.name()));
-    let mut server = match options.launcher.start(target, prepared, &launch) {
-        Ok(server) => server,
-        Err(err) => {
-            mark_failed(writer, &target.name, format!("did not start: {err}"))?;
-            return Ok(());
-        }
-    };
-    let verified = writer
-        .run()
-        .targets
-        .iter()
-        .any(|t| t.name == target.name && !t.checks.is_empty());
-    if !verified {
-        say(progress, "verifying the contract".into());
-        let checks = verify(server.base_url(), Some(upstream));
-        let failed: Vec<String> = checks
-            .iter()
-            .filter(|c| c.status == CheckStatus::Fail)
-            .map(|c| format!("{}: {}", c.check, c.reason.clone().unwrap_or_default()))
-            .collect();
-        let name = target.name.clone();
-        let reason =
-            (!failed.is_empty()).then(|| format!("verification failed: {}", failed.join("; ")));
-        writer.update(|run| {
-            if let Some(record) = run.targets.iter_mut().find(|t| t.name == name) {
+/// One target's share of one round, with what it needs from the run.
+struct Round<'a> {
+    options: &'a RunOptions,
+    writer: &'a mut RunWriter,
+    ledger: &'a mut Ledger,
+    upstream: &'a UpstreamServer,
+}
+
+impl Round<'_> {
+    /// One target's share of one round: launch, verify once per run, every pending scenario, stop.
+    fn run_target(
+        &mut self,
+        plan: &Plan,
+        (target, prepared): (&Target, &Prepared),
+        trial_number: u32,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), HarnessError> {
+        let Round {
+            options,
+            writer,
+            ledger,
+            upstream,
+        } = self;
+        let (options, upstream) = (*options, *upstream);
+        let launch = LaunchOptions {
+            server_cpus: options.server_cpus.clone(),
+            workers: target.workers(options.workers, options.server_cpus.len()),
+            upstream_url: Some(upstream.url()),
+            log: writer.log_path(&target.name),
+            ready_timeout: options.ready_timeout,
+            cache_root: options.cache_root.clone(),
+        };
+        let say = |progress: &mut dyn FnMut(Progress), message: String| {
+            progress(Progress::Target {
+                target: target.name.clone(),
+                message,
+            })
+        };
+        say(progress, format!("launching ({})", options.launcher.name()));
+        let mut server = match options.launcher.start(target, prepared, &launch) {
+            Ok(server) => server,
+            Err(err) => {
+                ledger.mark_failed(writer, &target.name, format!("did not start: {err}"))?;
+                return Ok(());
+            }
+        };
+        let verified = ledger
+            .targets
+            .get(&target.name)
+            .is_some_and(|t| !t.checks.is_empty());
+        if !verified {
+            say(progress, "verifying the contract".into());
+            let checks = verify(server.base_url(), Some(upstream));
+            let failed: Vec<String> = checks
+                .iter()
+                .filter(|c| c.status == CheckStatus::Fail)
+                .map(|c| format!("{}: {}", c.check, c.reason.clone().unwrap_or_default()))
+                .collect();
+            if let Some(mut record) = ledger.targets.get(&target.name).cloned() {
                 record.checks = checks;
-                if let Some(reason) = reason {
+                if !failed.is_empty() {
                     record.status = TargetStatus::Failed;
-                    record.reason = Some(reason);
+                    record.reason = Some(format!("verification failed: {}", failed.join("; ")));
+                }
+                ledger.record(writer, record)?;
+            }
+            if ledger.status(&target.name) == Some(TargetStatus::Failed) {
+                server.stop();
+                return Ok(());
+            }
+        }
+
+        for scenario in &plan.scenarios {
+            for variant in scenario.variants() {
+                if ledger.has_trial(&target.name, scenario.name(), &variant.name, trial_number) {
+                    continue;
+                }
+                let cell = format!("{}/{}", scenario.name(), variant.name);
+                progress(Progress::Step {
+                    target: target.name.clone(),
+                    cell: cell.clone(),
+                    trial: trial_number,
+                    estimate: scenario.estimate(),
+                });
+                let (hdr_path, hdr_name) =
+                    writer.hdr_path(&target.name, scenario.name(), &variant.name, trial_number);
+                let context = TrialContext {
+                    launcher: options.launcher,
+                    target,
+                    prepared,
+                    launch: &launch,
+                    client_cpus: &options.client_cpus,
+                    upstream,
+                    hdr_path: &hdr_path,
+                };
+                let mut trial = new_trial(target, scenario, variant, trial_number);
+                let outcome = trial::measure(&context, &mut server, scenario, variant);
+                if let Some(reason) = server.exit_reason() {
+                    trial.status = TrialStatus::Failed;
+                    trial.reason = Some(format!(
+                        "{reason} during {cell}; see {}",
+                        launch.log.display()
+                    ));
+                } else {
+                    match outcome {
+                        Ok(outcome) => trial.outcome = Some(outcome),
+                        Err(reason) => {
+                            trial.status = TrialStatus::Failed;
+                            trial.reason = Some(reason);
+                        }
+                    }
+                }
+                if hdr_path.is_file() {
+                    trial.hdr_log = Some(hdr_name);
+                }
+                let ok = trial.status == TrialStatus::Ok;
+                let headline = if ok {
+                    trial::headline(&trial)
+                } else {
+                    trial.reason.clone().unwrap_or_default()
+                };
+                ledger.trial_done(&trial);
+                writer.add_trial(trial)?;
+                progress(Progress::StepDone {
+                    target: target.name.clone(),
+                    cell,
+                    trial: trial_number,
+                    ok,
+                    headline,
+                });
+                if server.exit_reason().is_some() {
+                    // The crash is recorded; a fresh instance serves the remaining scenarios.
+                    server.stop();
+                    say(progress, "relaunching after a crash".into());
+                    server = match options.launcher.start(target, prepared, &launch) {
+                        Ok(server) => server,
+                        Err(err) => {
+                            let reason = format!("did not restart: {err}");
+                            ledger.mark_failed(writer, &target.name, reason)?;
+                            return Ok(());
+                        }
+                    };
                 }
             }
-        })?;
-        if target_failed(writer.run(), &target.name) {
-            server.stop();
-            return Ok(());
+        }
+        server.stop();
+        Ok(())
+    }
+}
+
+/// The runner's own record of what is done and which targets can be measured: it decides what
+/// runs next from this, and tells the writer what to record.
+#[derive(Debug, Default)]
+struct Ledger {
+    targets: BTreeMap<String, TargetRecord>,
+    /// (target, scenario, variant, trial) of every finished trial.
+    done: BTreeSet<(String, String, String, u32)>,
+}
+
+impl Ledger {
+    /// What an existing (resumed) run has already done; empty for a new run.
+    fn of(run: &Run) -> Ledger {
+        Ledger {
+            targets: run
+                .targets
+                .iter()
+                .map(|t| (t.name.clone(), t.clone()))
+                .collect(),
+            done: run
+                .trials
+                .iter()
+                .map(|t| {
+                    (
+                        t.target.clone(),
+                        t.scenario.clone(),
+                        t.variant.clone(),
+                        t.trial,
+                    )
+                })
+                .collect(),
         }
     }
 
-    for scenario in &plan.scenarios {
-        for variant in &scenario.variants {
-            if writer.has_trial(&target.name, &scenario.name, &variant.name, trial_number) {
-                continue;
-            }
-            let cell = format!("{}/{}", scenario.name, variant.name);
-            progress(Progress::Step {
-                target: target.name.clone(),
-                cell: cell.clone(),
-                trial: trial_number,
-                estimate: scenario.estimate(),
-            });
-            let (hdr_path, hdr_name) =
-                writer.hdr_path(&target.name, &scenario.name, &variant.name, trial_number);
-            let context = TrialContext {
-                launcher: options.launcher,
-                target,
-                prepared,
-                launch: &launch,
-                client_cpus: &options.client_cpus,
-                upstream,
-                hdr_path: &hdr_path,
-            };
-            let mut trial = new_trial(target, scenario, variant, trial_number);
-            let outcome = trial::measure(&context, &mut server, scenario, variant, &mut trial);
-            if let Some(reason) = server.exit_reason() {
-                trial.status = TrialStatus::Failed;
-                trial.reason = Some(format!(
-                    "{reason} during {cell}; see {}",
-                    launch.log.display()
-                ));
-            } else if let Err(reason) = outcome {
-                trial.status = TrialStatus::Failed;
-                trial.reason = Some(reason);
-            }
-            if hdr_path.is_file() {
-                trial.hdr_log = Some(hdr_name);
-            }
-            let ok = trial.status == TrialStatus::Ok;
-            let headline = if ok {
-                trial::headline(&trial)
-            } else {
-                trial.reason.clone().unwrap_or_default()
-            };
-            writer.add_trial(trial)?;
-            progress(Progress::StepDone {
-                target: target.name.clone(),
-                cell,
-                trial: trial_number,
-                ok,
-                headline,
-            });
-            if server.exit_reason().is_some() {
-                // The crash is recorded; a fresh instance serves the remaining scenarios.
-                server.stop();
-                say(progress, "relaunching after a crash".into());
-                server = match options.launcher.start(target, prepared, &launch) {
-                    Ok(server) => server,
-                    Err(err) => {
-                        mark_failed(writer, &target.name, format!("did not restart: {err}"))?;
-                        return Ok(());
-                    }
-                };
-            }
-        }
+    fn status(&self, target: &str) -> Option<TargetStatus> {
+        self.targets.get(target).map(|t| t.status)
     }
-    server.stop();
-    Ok(())
+
+    fn has_trial(&self, target: &str, scenario: &str, variant: &str, trial: u32) -> bool {
+        let key = (target.into(), scenario.into(), variant.into(), trial);
+        self.done.contains(&key)
+    }
+
+    fn trial_done(&mut self, trial: &Trial) {
+        let key = (
+            trial.target.clone(),
+            trial.scenario.clone(),
+            trial.variant.clone(),
+            trial.trial,
+        );
+        self.done.insert(key);
+    }
+
+    /// Records (or replaces) a target's record, here and in the run folder.
+    fn record(&mut self, writer: &mut RunWriter, record: TargetRecord) -> Result<(), HarnessError> {
+        self.targets.insert(record.name.clone(), record.clone());
+        writer.set_target(record)
+    }
+
+    fn mark_failed(
+        &mut self,
+        writer: &mut RunWriter,
+        target: &str,
+        reason: String,
+    ) -> Result<(), HarnessError> {
+        let Some(mut record) = self.targets.get(target).cloned() else {
+            return Ok(());
+        };
+        record.status = TargetStatus::Failed;
+        record.reason = Some(reason);
+        self.record(writer, record)
+    }
 }
 
 fn new_trial(target: &Target, scenario: &Scenario, variant: &Variant, trial: u32) -> Trial {
     Trial {
         target: target.name.clone(),
-        scenario: scenario.name.clone(),
+        scenario: scenario.name().to_string(),
         variant: variant.name.clone(),
         trial,
         status: TrialStatus::Ok,
         reason: None,
         started_at: environment::utc_now().1,
-        load: None,
-        server: None,
-        memory_per_10k_mb: None,
-        sustained: None,
-        kib_per_connection: None,
-        kib_per_stream: None,
-        cold_start_ms: Vec::new(),
-        relay: None,
+        outcome: None,
         hdr_log: None,
     }
-}
-
-fn mark_failed(writer: &mut RunWriter, target: &str, reason: String) -> Result<(), HarnessError> {
-    writer.update(|run| {
-        if let Some(record) = run.targets.iter_mut().find(|t| t.name == target) {
-            record.status = TargetStatus::Failed;
-            record.reason = Some(reason);
-        }
-    })
-}
-
-fn target_failed(run: &Run, target: &str) -> bool {
-    run.targets
-        .iter()
-        .any(|t| t.name == target && t.status == TargetStatus::Failed)
 }
 
 /// One line per failed target or trial. Unavailable targets are not failures: they are reported.

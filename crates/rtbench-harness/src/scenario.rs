@@ -3,82 +3,101 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rtbench_results::{KindSettings, ScenarioSettings, SuiteInfo, VariantSettings};
 use serde::Deserialize;
 
 use crate::error::HarnessError;
 use crate::target::toml_message;
 
-/// What a scenario measures.
+/// What a scenario measures, as scenario files name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum ScenarioKind {
-    /// Requests on `path`: closed model, or open model when `rate` is set.
+enum ScenarioKind {
     Http,
-    /// Keep-alive connections held open without requests: memory per connection.
     IdleConnections,
-    /// Repeated launches: process (or container) start → first 200 on /health.
     ColdStart,
-    /// Concurrent SSE streams from the target's own `/sse`.
     Sse,
-    /// SSE relayed by the target from rtbench's upstream token server.
     SseRelay,
 }
 
-/// One scenario file.
+/// The documented defaults, settled here once (see `scenarios/README.md`); nothing downstream
+/// has a default of its own.
+pub mod defaults {
+    /// `http`: warm-up, ms.
+    pub const WARMUP_MS: u64 = 0;
+    /// `idle-connections`: the request each connection makes first.
+    pub const IDLE_PATH: &str = "/plaintext";
+    /// `idle-connections`: how long connections are held before memory is read, ms.
+    pub const SETTLE_MS: u64 = 2000;
+    /// `cold-start`: launches per trial.
+    pub const STARTS: u32 = 5;
+    /// `sse`: the stream path, events per stream and the interval between them.
+    pub const SSE_PATH: &str = "/sse";
+    pub const SSE_EVENTS: u32 = 100;
+    pub const SSE_INTERVAL_MS: u32 = 20;
+    /// `sse-relay`: the relay path, upstream tokens per stream and the interval between them.
+    pub const RELAY_PATH: &str = "/sse-relay";
+    pub const RELAY_EVENTS: u32 = 50;
+    pub const RELAY_INTERVAL_MS: u32 = 20;
+    /// `sse-relay` abort test: the client leaves after this many tokens, this many times.
+    pub const ABORT_AFTER: u32 = 5;
+    pub const ABORT_STREAMS: u32 = 5;
+    /// Pipeline depth of a variant that does not say.
+    pub const PIPELINE: u32 = 1;
+}
+
+/// One scenario file as written: optional keys, checked and resolved by [`ScenarioFile::resolve`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    name: String,
+    #[serde(default)]
+    description: String,
+    kind: ScenarioKind,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default, with = "opt_duration")]
+    duration: Option<Duration>,
+    #[serde(default, with = "opt_duration")]
+    warmup: Option<Duration>,
+    #[serde(default, with = "opt_duration")]
+    settle: Option<Duration>,
+    #[serde(default)]
+    starts: Option<u32>,
+    #[serde(default)]
+    events: Option<u32>,
+    #[serde(default)]
+    interval_ms: Option<u32>,
+    #[serde(default)]
+    abort_after: Option<u32>,
+    #[serde(default)]
+    abort_streams: Option<u32>,
+    variants: Vec<VariantFile>,
+}
+
+/// One load shape as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VariantFile {
+    name: String,
+    connections: u32,
+    #[serde(default)]
+    rate: Option<f64>,
+    #[serde(default)]
+    pipeline: Option<u32>,
+}
+
+/// A scenario with every setting resolved: what the runner executes and `run.json` records.
+#[derive(Debug, Clone)]
 pub struct Scenario {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    pub kind: ScenarioKind,
-    /// Request path (`http` and `sse`).
-    #[serde(default)]
-    pub path: Option<String>,
-    /// Measured duration of each variant.
-    #[serde(default, with = "opt_duration")]
-    pub duration: Option<Duration>,
-    /// Warm-up on the same connections, excluded from every figure.
-    #[serde(default, with = "opt_duration")]
-    pub warmup: Option<Duration>,
-    /// `idle-connections`: how long connections are held before memory is read.
-    #[serde(default, with = "opt_duration")]
-    pub settle: Option<Duration>,
-    /// `cold-start`: launches per trial.
-    #[serde(default)]
-    pub starts: Option<u32>,
-    /// `sse`: events per stream; `sse-relay`: upstream tokens per stream.
-    #[serde(default)]
-    pub events: Option<u32>,
-    /// `sse`/`sse-relay`: interval between events, ms.
-    #[serde(default)]
-    pub interval_ms: Option<u32>,
-    /// `sse-relay`: the client disconnects after this many tokens in the abort test.
-    #[serde(default)]
-    pub abort_after: Option<u32>,
-    /// `sse-relay`: how many sequential streams the abort test makes.
-    #[serde(default)]
-    pub abort_streams: Option<u32>,
-    pub variants: Vec<Variant>,
-    #[serde(skip)]
+    /// The kind with its settings, defaults applied.
+    pub settings: ScenarioSettings,
+    /// The file it came from.
     pub file: PathBuf,
 }
 
 /// One load shape within a scenario.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Variant {
-    /// Short label used in results, e.g. `c64`.
-    pub name: String,
-    /// Connections (`http`, `idle-connections`) or concurrent streams (`sse`, `sse-relay`).
-    pub connections: u32,
-    /// Open model: requests per second over `connections`.
-    #[serde(default)]
-    pub rate: Option<f64>,
-    /// Pipeline depth (closed `http` only); > 1 is labelled pipelined.
-    #[serde(default)]
-    pub pipeline: Option<u32>,
-}
+pub type Variant = VariantSettings;
 
 /// One suite file.
 #[derive(Debug, Clone, Deserialize)]
@@ -122,78 +141,184 @@ pub struct Plan {
 }
 
 impl Scenario {
-    /// Reads and checks one scenario file.
+    /// Reads, checks and resolves one scenario file.
     pub fn load(path: &Path) -> Result<Scenario, HarnessError> {
-        let mut scenario: Scenario = read_toml(path)?;
-        scenario.file = path.to_path_buf();
-        scenario.validate()?;
-        Ok(scenario)
+        ScenarioFile::read(path)?.resolve(path)
     }
 
-    fn validate(&self) -> Result<(), HarnessError> {
-        let bad =
-            |key: &str, why: &str| Err(HarnessError::config(&self.file, format!("{key}: {why}")));
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    pub fn kind(&self) -> &KindSettings {
+        &self.settings.kind
+    }
+
+    pub fn variants(&self) -> &[Variant] {
+        &self.settings.variants
+    }
+
+    /// Approximate wall time of one variant, for progress ETA.
+    pub fn estimate(&self) -> Duration {
+        let stream = |events: u32, interval_ms: u32| {
+            Duration::from_millis(u64::from(events) * u64::from(interval_ms))
+        };
+        match self.settings.kind {
+            KindSettings::Http {
+                duration_ms,
+                warmup_ms,
+                ..
+            } => Duration::from_millis(duration_ms + warmup_ms),
+            KindSettings::IdleConnections { settle_ms, .. } => {
+                Duration::from_millis(settle_ms) + Duration::from_secs(2)
+            }
+            KindSettings::ColdStart { starts } => Duration::from_secs(u64::from(starts)),
+            KindSettings::Sse {
+                events,
+                interval_ms,
+                ..
+            } => stream(events, interval_ms),
+            KindSettings::SseRelay {
+                events,
+                interval_ms,
+                ..
+            } => stream(events, interval_ms) * 2 + Duration::from_secs(2),
+        }
+    }
+}
+
+impl ScenarioFile {
+    fn read(path: &Path) -> Result<ScenarioFile, HarnessError> {
+        read_toml(path)
+    }
+
+    /// Checks the file and settles every default, once.
+    fn resolve(self, file: &Path) -> Result<Scenario, HarnessError> {
+        let bad = |key: &str, why: &str| Err(HarnessError::config(file, format!("{key}: {why}")));
         if self.variants.is_empty() {
             return bad("variants", "at least one variant is needed");
         }
-        for v in &self.variants {
+        let http = self.kind == ScenarioKind::Http;
+        let mut variants = Vec::with_capacity(self.variants.len());
+        for v in self.variants {
+            let key = |k: &str| format!("variants.{}.{k}", v.name);
             if v.connections == 0 {
-                return bad(&format!("variants.{}.connections", v.name), "must be > 0");
+                return bad(&key("connections"), "must be > 0");
             }
-            if v.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
-                return bad(&format!("variants.{}.rate", v.name), "must be > 0");
+            if let Some(rate) = v.rate {
+                if !http {
+                    return bad(&key("rate"), "only http scenarios take a rate");
+                }
+                if !(rate > 0.0 && rate.is_finite()) {
+                    return bad(&key("rate"), "must be > 0");
+                }
             }
-            if v.pipeline == Some(0) {
-                return bad(&format!("variants.{}.pipeline", v.name), "must be >= 1");
+            if let Some(depth) = v.pipeline {
+                if !http {
+                    return bad(&key("pipeline"), "only http scenarios are pipelined");
+                }
+                if depth == 0 {
+                    return bad(&key("pipeline"), "must be >= 1");
+                }
             }
-        }
-        let needs_duration = matches!(
-            self.kind,
-            ScenarioKind::Http | ScenarioKind::Sse | ScenarioKind::SseRelay
-        );
-        if matches!(self.kind, ScenarioKind::Http) && self.duration.is_none() {
-            return bad("duration", "an http scenario needs a duration");
-        }
-        let needs_path = matches!(
-            self.kind,
-            ScenarioKind::Http | ScenarioKind::Sse | ScenarioKind::SseRelay
-        );
-        if needs_path && self.path.is_none() {
-            return bad("path", "this kind needs a request path");
+            variants.push(VariantSettings {
+                name: v.name,
+                connections: v.connections,
+                rate: v.rate,
+                pipeline: v.pipeline.unwrap_or(defaults::PIPELINE),
+            });
         }
         if let Some(path) = &self.path {
             if !path.starts_with('/') {
                 return bad("path", "must start with '/'");
             }
         }
-        if self.duration == Some(Duration::ZERO) && needs_duration {
-            return bad("duration", "must be > 0");
-        }
-        if self.kind == ScenarioKind::ColdStart && self.starts.unwrap_or(1) == 0 {
-            return bad("starts", "must be > 0");
-        }
-        if matches!(self.kind, ScenarioKind::Sse | ScenarioKind::SseRelay) && self.events == Some(0)
-        {
-            return bad("events", "must be > 0");
-        }
-        Ok(())
-    }
-
-    /// Approximate wall time of one variant, for progress ETA.
-    pub fn estimate(&self) -> Duration {
-        let load = self.duration.unwrap_or(Duration::ZERO) + self.warmup.unwrap_or(Duration::ZERO);
-        let stream = Duration::from_millis(
-            u64::from(self.events.unwrap_or(0)) * u64::from(self.interval_ms.unwrap_or(0)),
-        );
-        let fixed = match self.kind {
-            ScenarioKind::ColdStart => Duration::from_secs(u64::from(self.starts.unwrap_or(1))),
-            ScenarioKind::IdleConnections => {
-                self.settle.unwrap_or(Duration::from_secs(1)) + Duration::from_secs(2)
-            }
-            ScenarioKind::SseRelay => stream * 2 + Duration::from_secs(2),
-            _ => stream,
+        // Keys a kind does not use are refused, so a file never seems to set what is ignored.
+        let used: &[&str] = match self.kind {
+            ScenarioKind::Http => &["path", "duration", "warmup"],
+            ScenarioKind::IdleConnections => &["path", "settle"],
+            ScenarioKind::ColdStart => &["starts"],
+            ScenarioKind::Sse => &["path", "events", "interval_ms"],
+            ScenarioKind::SseRelay => &[
+                "path",
+                "events",
+                "interval_ms",
+                "abort_after",
+                "abort_streams",
+            ],
         };
-        load + fixed
+        let given = [
+            ("path", self.path.is_some()),
+            ("duration", self.duration.is_some()),
+            ("warmup", self.warmup.is_some()),
+            ("settle", self.settle.is_some()),
+            ("starts", self.starts.is_some()),
+            ("events", self.events.is_some()),
+            ("interval_ms", self.interval_ms.is_some()),
+            ("abort_after", self.abort_after.is_some()),
+            ("abort_streams", self.abort_streams.is_some()),
+        ];
+        for (key, set) in given {
+            if set && !used.contains(&key) {
+                return bad(key, "not used by this kind of scenario");
+            }
+        }
+        let positive = |key: &str, value: Option<u32>, default: u32| match value {
+            Some(0) => Err(HarnessError::config(file, format!("{key}: must be > 0"))),
+            v => Ok(v.unwrap_or(default)),
+        };
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let path = |default: &str| self.path.clone().unwrap_or_else(|| default.to_string());
+        let kind = match self.kind {
+            ScenarioKind::Http => {
+                let Some(duration) = self.duration else {
+                    return bad("duration", "an http scenario needs a duration");
+                };
+                if duration.is_zero() {
+                    return bad("duration", "must be > 0");
+                }
+                let Some(path) = self.path.clone() else {
+                    return bad("path", "an http scenario needs a request path");
+                };
+                KindSettings::Http {
+                    path,
+                    duration_ms: ms(duration),
+                    warmup_ms: self.warmup.map_or(defaults::WARMUP_MS, ms),
+                }
+            }
+            ScenarioKind::IdleConnections => KindSettings::IdleConnections {
+                path: path(defaults::IDLE_PATH),
+                settle_ms: self.settle.map_or(defaults::SETTLE_MS, ms),
+            },
+            ScenarioKind::ColdStart => KindSettings::ColdStart {
+                starts: positive("starts", self.starts, defaults::STARTS)?,
+            },
+            ScenarioKind::Sse => KindSettings::Sse {
+                path: path(defaults::SSE_PATH),
+                events: positive("events", self.events, defaults::SSE_EVENTS)?,
+                interval_ms: self.interval_ms.unwrap_or(defaults::SSE_INTERVAL_MS),
+            },
+            ScenarioKind::SseRelay => KindSettings::SseRelay {
+                path: path(defaults::RELAY_PATH),
+                events: positive("events", self.events, defaults::RELAY_EVENTS)?,
+                interval_ms: self.interval_ms.unwrap_or(defaults::RELAY_INTERVAL_MS),
+                abort_after: positive("abort_after", self.abort_after, defaults::ABORT_AFTER)?,
+                abort_streams: positive(
+                    "abort_streams",
+                    self.abort_streams,
+                    defaults::ABORT_STREAMS,
+                )?,
+            },
+        };
+        Ok(Scenario {
+            settings: ScenarioSettings {
+                name: self.name,
+                description: self.description,
+                kind,
+                variants,
+            },
+            file: file.to_path_buf(),
+        })
     }
 }
 
@@ -246,7 +371,7 @@ impl Plan {
                     ),
                 ));
             }
-            let mut scenario = Scenario::load(&path)?;
+            let mut scenario = ScenarioFile::read(&path)?;
             if let Some(wanted) = &entry.variants {
                 for name in wanted {
                     if !scenario.variants.iter().any(|v| &v.name == name) {
@@ -262,7 +387,7 @@ impl Plan {
             scenario.warmup = entry.warmup.or(scenario.warmup);
             scenario.starts = entry.starts.or(scenario.starts);
             scenario.events = entry.events.or(scenario.events);
-            scenario.validate()?;
+            let scenario = scenario.resolve(&path)?;
             scenarios.push(scenario);
         }
         Ok(Plan { suite, scenarios })
@@ -270,7 +395,20 @@ impl Plan {
 
     /// Names of the scenarios in run order.
     pub fn scenario_names(&self) -> Vec<String> {
-        self.scenarios.iter().map(|s| s.name.clone()).collect()
+        self.scenarios
+            .iter()
+            .map(|s| s.name().to_string())
+            .collect()
+    }
+
+    /// The suite as `run.json` records it: every scenario's resolved settings included.
+    pub fn suite_info(&self) -> SuiteInfo {
+        SuiteInfo {
+            name: self.suite.name.clone(),
+            trials: self.suite.trials,
+            scenarios: self.scenario_names(),
+            settings: self.scenarios.iter().map(|s| s.settings.clone()).collect(),
+        }
     }
 }
 
@@ -343,9 +481,15 @@ connections = 256
         );
         let plan = Plan::load(tmp.path(), "quick").unwrap();
         let s = &plan.scenarios[0];
-        assert_eq!(s.duration, Some(Duration::from_secs(2)));
-        assert_eq!(s.warmup, Some(Duration::from_secs(2)));
-        assert_eq!(s.variants.len(), 1);
+        assert_eq!(
+            s.kind(),
+            &KindSettings::Http {
+                path: "/plaintext".into(),
+                duration_ms: 2000,
+                warmup_ms: 2000
+            }
+        );
+        assert_eq!(s.variants().len(), 1);
     }
 
     #[test]
@@ -386,6 +530,18 @@ connections = 256
             err.contains("y.toml") && err.contains("bad duration 'ten'"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_key_the_kind_does_not_use_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = write(
+            tmp.path(),
+            "s.toml",
+            "name = \"s\"\nkind = \"sse\"\nduration = \"5s\"\n[[variants]]\nname = \"s1\"\nconnections = 1\n",
+        );
+        let err = Scenario::load(&path).unwrap_err().to_string();
+        assert!(err.contains("duration: not used by this kind"), "{err}");
     }
 
     #[test]

@@ -6,13 +6,14 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-use rtbench_load::{Hooks, LoadBuilder, StreamOptions, Summary};
-use rtbench_results::Trial;
+use rtbench_load::{Hooks, LoadBuilder, StreamOptions};
+use rtbench_results::{KindSettings, LoadResult, Outcome, ServerStats, Trial};
 
 use crate::launcher::{Launcher, Prepared, Server};
-use crate::relay::{added_latency_from_summary, measure_relay, RelayConfig};
+use crate::load_result::load_result;
+use crate::relay::{added_latency_from_load, measure_relay, RelayConfig};
 use crate::sampler::Sampler;
-use crate::scenario::{Scenario, ScenarioKind, Variant};
+use crate::scenario::{Scenario, Variant};
 use crate::server::LaunchOptions;
 use crate::target::Target;
 use crate::upstream::UpstreamServer;
@@ -33,38 +34,71 @@ pub(crate) struct TrialContext<'a> {
     pub hdr_path: &'a Path,
 }
 
-/// Runs one trial and fills `trial`. An `Err` is the reason the trial failed.
+/// Runs one trial; an `Err` is the reason the trial failed.
 pub(crate) fn measure(
     context: &TrialContext<'_>,
     server: &mut Server,
     scenario: &Scenario,
     variant: &Variant,
-    trial: &mut Trial,
-) -> Result<(), String> {
-    match scenario.kind {
-        ScenarioKind::Http => http(context, server, scenario, variant, trial),
-        ScenarioKind::IdleConnections => idle_connections(server, scenario, variant, trial),
-        ScenarioKind::ColdStart => cold_start(context, scenario, trial),
-        ScenarioKind::Sse => sse(context, server, scenario, variant, trial),
-        ScenarioKind::SseRelay => sse_relay(context, server, scenario, variant, trial),
+) -> Result<Outcome, String> {
+    match scenario.kind() {
+        KindSettings::Http {
+            path,
+            duration_ms,
+            warmup_ms,
+        } => {
+            let shape = HttpShape {
+                path,
+                duration: Duration::from_millis(*duration_ms),
+                warmup: Duration::from_millis(*warmup_ms),
+            };
+            http(context, server, &shape, variant)
+        }
+        KindSettings::IdleConnections { path, settle_ms } => {
+            idle_connections(server, path, Duration::from_millis(*settle_ms), variant)
+        }
+        KindSettings::ColdStart { starts } => cold_start(context, *starts),
+        KindSettings::Sse {
+            path,
+            events,
+            interval_ms,
+        } => sse(context, server, path, (*events, *interval_ms), variant),
+        KindSettings::SseRelay {
+            path,
+            events,
+            interval_ms,
+            abort_after,
+            abort_streams,
+        } => {
+            let config = RelayConfig {
+                tokens: *events,
+                interval: Duration::from_millis(u64::from(*interval_ms)),
+                abort_streams: *abort_streams,
+                abort_after_tokens: *abort_after,
+                ..RelayConfig::default()
+            };
+            sse_relay(context, server, path, (&config, *interval_ms), variant)
+        }
     }
 }
 
 /// The main figure of a finished trial, for progress lines.
 pub(crate) fn headline(trial: &Trial) -> String {
-    if !trial.cold_start_ms.is_empty() {
-        let ms: Vec<String> = trial
-            .cold_start_ms
-            .iter()
-            .map(|m| format!("{m:.0}"))
-            .collect();
-        return format!("cold start ms: {}", ms.join(", "));
-    }
-    if let Some(kib) = trial.kib_per_connection {
-        return format!("{kib:.1} KiB per idle connection");
-    }
-    let Some(load) = &trial.load else {
+    let Some(outcome) = &trial.outcome else {
         return String::new();
+    };
+    let load = match outcome {
+        Outcome::ColdStart { starts_ms } => {
+            let ms: Vec<String> = starts_ms.iter().map(|m| format!("{m:.0}")).collect();
+            return format!("cold start ms: {}", ms.join(", "));
+        }
+        Outcome::IdleConnections {
+            kib_per_connection, ..
+        } => return format!("{kib_per_connection:.1} KiB per idle connection"),
+        Outcome::Http { load, .. }
+        | Outcome::Rate { load, .. }
+        | Outcome::Sse { load, .. }
+        | Outcome::SseRelay { load, .. } => load,
     };
     let mut line = match &load.stream {
         Some(stream) => format!(
@@ -79,23 +113,27 @@ pub(crate) fn headline(trial: &Trial) -> String {
             load.rps, load.latency_us.p50, load.latency_us.p99
         ),
     };
-    if let Some(mb) = trial.memory_per_10k_mb {
-        line += &format!(", {mb:.1} MB at 10k req/s");
-    }
-    if trial.sustained == Some(false) {
-        line += &format!(
-            ", NOT SUSTAINED ({:.0} req/s)",
-            load.achieved_rate.unwrap_or(0.0)
-        );
-    }
-    if let Some(relay) = &trial.relay {
-        line += &match relay.abort_ms {
-            Some(ms) => format!(", abort {ms:.1} ms"),
-            None => ", upstream LEAKED".to_string(),
-        };
-        if relay.buffering {
-            line += ", BUFFERING";
+    match outcome {
+        Outcome::Rate {
+            memory_at_rate_mib: Some(mib),
+            ..
+        } => line += &format!(", {mib:.1} MiB at the rate"),
+        Outcome::Rate { .. } => {
+            line += &format!(
+                ", NOT SUSTAINED ({:.0} req/s)",
+                load.achieved_rate.unwrap_or(load.rps)
+            );
         }
+        Outcome::SseRelay { relay, .. } => {
+            line += &match relay.abort_ms {
+                Some(ms) => format!(", abort {ms:.1} ms"),
+                None => ", upstream LEAKED".to_string(),
+            };
+            if relay.buffering {
+                line += ", BUFFERING";
+            }
+        }
+        _ => {}
     }
     if load.client_bound {
         line += " (client-bound)";
@@ -103,104 +141,104 @@ pub(crate) fn headline(trial: &Trial) -> String {
     line
 }
 
+/// An http scenario's shape (the variant adds connections, rate and pipeline depth).
+struct HttpShape<'a> {
+    path: &'a str,
+    duration: Duration,
+    warmup: Duration,
+}
+
 fn http(
     context: &TrialContext<'_>,
     server: &mut Server,
-    scenario: &Scenario,
+    shape: &HttpShape<'_>,
     variant: &Variant,
-    trial: &mut Trial,
-) -> Result<(), String> {
-    let url = scenario_url(server, scenario);
+) -> Result<Outcome, String> {
+    let url = format!("{}{}", server.base_url(), shape.path);
     let mut builder = LoadBuilder::new(&url)
         .connections(u64::from(variant.connections))
         .cpus(context.client_cpus.to_vec())
-        .duration(scenario.duration.unwrap_or(Duration::from_secs(10)))
-        .warmup(scenario.warmup.unwrap_or(Duration::ZERO));
+        .duration(shape.duration)
+        .warmup(shape.warmup)
+        .pipeline(u64::from(variant.pipeline));
     if let Some(rate) = variant.rate {
         builder = builder.rate(rate);
     }
-    if let Some(depth) = variant.pipeline {
-        builder = builder.pipeline(u64::from(depth));
-    }
     let idle = idle_rss_kib(server);
-    let sampler = Sampler::start(
-        server.resources(),
-        SAMPLE_EVERY,
-        scenario.warmup.unwrap_or(Duration::ZERO),
-    );
-    let summary = run_engine(builder, context.hdr_path)?;
-    let stats = sampler.finish(idle, summary.requests);
-    if let Some(rate) = variant.rate {
-        let achieved = summary.achieved_rate.unwrap_or(summary.rps);
-        let sustained = achieved >= SUSTAINED_SHARE * rate;
-        trial.sustained = Some(sustained);
-        // The survey's unit is "memory per 10k req/s"; a rate other than 10k scales nothing: the
-        // figure is the server's mean memory while it serves the asked rate.
-        trial.memory_per_10k_mb = sustained.then_some(stats.rss_mean_kib / 1024.0);
-    }
-    trial.server = Some(stats);
-    trial.load = Some(summary);
-    Ok(())
+    let sampler = Sampler::start(server.resources(), SAMPLE_EVERY, shape.warmup);
+    let load = run_engine(builder, context.hdr_path)?;
+    let server = sampler.finish(idle, load.requests);
+    let Some(rate) = variant.rate else {
+        return Ok(Outcome::Http { load, server });
+    };
+    let achieved = load.achieved_rate.unwrap_or(load.rps);
+    let sustained = achieved >= SUSTAINED_SHARE * rate;
+    // The survey's unit is "memory per 10k req/s"; a rate other than 10k scales nothing: the
+    // figure is the server's mean memory while it serves the asked rate.
+    let memory_at_rate_mib = sustained.then_some(server.rss_mean_kib / 1024.0);
+    Ok(Outcome::Rate {
+        load,
+        server,
+        sustained,
+        memory_at_rate_mib,
+    })
 }
 
 fn sse(
     context: &TrialContext<'_>,
     server: &mut Server,
-    scenario: &Scenario,
+    path: &str,
+    shape: (u32, u32),
     variant: &Variant,
-    trial: &mut Trial,
-) -> Result<(), String> {
-    let (summary, stats) = stream_load(context, server, scenario, variant)?;
+) -> Result<Outcome, String> {
+    let (load, server) = stream_load(context, server, path, shape, variant)?;
     // All streams are open at the peak; memory per stream is the peak over idle, per stream.
-    trial.kib_per_stream =
-        Some((stats.rss_peak_kib - stats.rss_idle_kib).max(0.0) / f64::from(variant.connections));
-    trial.server = Some(stats);
-    trial.load = Some(summary);
-    Ok(())
+    let kib_per_stream =
+        (server.rss_peak_kib - server.rss_idle_kib).max(0.0) / f64::from(variant.connections);
+    Ok(Outcome::Sse {
+        load,
+        server,
+        kib_per_stream: Some(kib_per_stream),
+    })
 }
 
 fn sse_relay(
     context: &TrialContext<'_>,
     server: &mut Server,
-    scenario: &Scenario,
+    path: &str,
+    (config, interval_ms): (&RelayConfig, u32),
     variant: &Variant,
-    trial: &mut Trial,
-) -> Result<(), String> {
-    let config = RelayConfig {
-        tokens: scenario.events.unwrap_or(50),
-        interval: Duration::from_millis(u64::from(scenario.interval_ms.unwrap_or(20))),
-        abort_streams: scenario.abort_streams.unwrap_or(5),
-        abort_after_tokens: scenario.abort_after.unwrap_or(5),
-        ..RelayConfig::default()
-    };
+) -> Result<Outcome, String> {
     let upstream = context.upstream;
     upstream.set_stream(config.tokens, config.interval);
     upstream.clear();
     // S concurrent relayed streams: added latency per token under load.
-    let (summary, stats) = stream_load(context, server, scenario, variant)?;
+    let (load, stats) = stream_load(context, server, path, (config.tokens, interval_ms), variant)?;
     // One lone stream judges buffering from its arrival times, then sequential streams whose
     // clients leave early measure how fast the target aborts its upstream request.
-    let mut relay_stats =
-        measure_relay(server.base_url(), upstream, &config).map_err(|e| e.to_string())?;
-    if let Some(under_load) = added_latency_from_summary(&summary) {
-        relay_stats.added_latency_us = under_load;
+    let mut relay =
+        measure_relay(server.base_url(), upstream, config).map_err(|e| e.to_string())?;
+    if let Some(under_load) = added_latency_from_load(&load) {
+        relay.added_latency_us = under_load;
     }
-    trial.relay = Some(relay_stats);
-    trial.server = Some(stats);
-    trial.load = Some(summary);
-    Ok(())
+    Ok(Outcome::SseRelay {
+        load,
+        server: stats,
+        relay,
+    })
 }
 
-/// The stream model against the scenario's path, sampled like every other load.
+/// The stream model against `path`: `(events, interval_ms)` per stream, sampled like every other
+/// load.
 fn stream_load(
     context: &TrialContext<'_>,
     server: &mut Server,
-    scenario: &Scenario,
+    path: &str,
+    (events, interval_ms): (u32, u32),
     variant: &Variant,
-) -> Result<(Summary, rtbench_results::ServerStats), String> {
-    let url = scenario_url(server, scenario);
-    let events = u64::from(scenario.events.unwrap_or(100));
-    let interval_ms = u64::from(scenario.interval_ms.unwrap_or(20));
+) -> Result<(LoadResult, ServerStats), String> {
+    let url = format!("{}{path}", server.base_url());
+    let interval_ms = u64::from(interval_ms);
     // Each stream runs once and ends after its last event; the timeout (the longest wait for the
     // next event) is what stops a stuck server.
     let builder = LoadBuilder::new(&url)
@@ -208,29 +246,26 @@ fn stream_load(
         .cpus(context.client_cpus.to_vec())
         .timeout(Duration::from_millis(interval_ms * 5).max(Duration::from_secs(10)))
         .stream(StreamOptions {
-            events: Some(events),
+            events: Some(u64::from(events)),
             interval_ms: Some(interval_ms),
             abort_after: None,
         });
     let idle = idle_rss_kib(server);
     let sampler = Sampler::start(server.resources(), SAMPLE_EVERY, Duration::ZERO);
-    let summary = run_engine(builder, context.hdr_path)?;
-    let stats = sampler.finish(idle, summary.requests);
-    Ok((summary, stats))
+    let load = run_engine(builder, context.hdr_path)?;
+    let stats = sampler.finish(idle, load.requests);
+    Ok((load, stats))
 }
 
 fn idle_connections(
     server: &mut Server,
-    scenario: &Scenario,
+    path: &str,
+    settle: Duration,
     variant: &Variant,
-    trial: &mut Trial,
-) -> Result<(), String> {
+) -> Result<Outcome, String> {
     let idle = idle_rss_kib(server);
     let addr = server.base_url().trim_start_matches("http://").to_string();
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {addr}\r\n\r\n",
-        scenario.path.as_deref().unwrap_or("/plaintext")
-    );
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
     let wanted = variant.connections as usize;
     let mut held = Vec::with_capacity(wanted);
     let mut buffer = [0u8; 4096];
@@ -264,46 +299,28 @@ fn idle_connections(
         }
         held.push(stream);
     }
-    let sampler = Sampler::start(
-        server.resources(),
-        SAMPLE_EVERY,
-        scenario.settle.unwrap_or(Duration::from_secs(2)),
-    );
-    std::thread::sleep(
-        scenario.settle.unwrap_or(Duration::from_secs(2)) + Duration::from_millis(500),
-    );
-    let stats = sampler.finish(idle, 0);
+    let sampler = Sampler::start(server.resources(), SAMPLE_EVERY, settle);
+    std::thread::sleep(settle + Duration::from_millis(500));
+    let server = sampler.finish(idle, 0);
     drop(held);
-    trial.kib_per_connection = Some((stats.rss_mean_kib - idle).max(0.0) / wanted as f64);
-    trial.server = Some(stats);
-    Ok(())
+    let kib_per_connection = (server.rss_mean_kib - idle).max(0.0) / wanted as f64;
+    Ok(Outcome::IdleConnections {
+        server,
+        kib_per_connection,
+    })
 }
 
-fn cold_start(
-    context: &TrialContext<'_>,
-    scenario: &Scenario,
-    trial: &mut Trial,
-) -> Result<(), String> {
-    for _ in 0..scenario.starts.unwrap_or(5) {
+fn cold_start(context: &TrialContext<'_>, starts: u32) -> Result<Outcome, String> {
+    let mut starts_ms = Vec::with_capacity(starts as usize);
+    for _ in 0..starts {
         let mut server = context
             .launcher
             .start(context.target, context.prepared, context.launch)
             .map_err(|e| e.to_string())?;
-        trial
-            .cold_start_ms
-            .push(server.cold_start().as_secs_f64() * 1000.0);
+        starts_ms.push(server.cold_start().as_secs_f64() * 1000.0);
         server.stop();
     }
-    Ok(())
-}
-
-/// The server's URL for the scenario's path (checked present when the scenario was loaded).
-fn scenario_url(server: &Server, scenario: &Scenario) -> String {
-    format!(
-        "{}{}",
-        server.base_url(),
-        scenario.path.as_deref().unwrap_or("/")
-    )
+    Ok(Outcome::ColdStart { starts_ms })
 }
 
 /// RSS before load: the mean of a few readings, so one allocation spike does not count.
@@ -319,8 +336,9 @@ fn idle_rss_kib(server: &Server) -> f64 {
     sum / 3.0
 }
 
-/// The one place the harness calls the engine: hdr interval log to `hdr_path`.
-fn run_engine(builder: LoadBuilder, hdr_path: &Path) -> Result<Summary, String> {
+/// The one place the harness calls the engine: hdr interval log to `hdr_path`, the engine's
+/// summary converted into the schema's record.
+fn run_engine(builder: LoadBuilder, hdr_path: &Path) -> Result<LoadResult, String> {
     let config = builder.build().map_err(|e| e.to_string())?;
     let mut hlog = std::fs::File::create(hdr_path)
         .map(std::io::BufWriter::new)
@@ -332,5 +350,5 @@ fn run_engine(builder: LoadBuilder, hdr_path: &Path) -> Result<Summary, String> 
     let summary = rtbench_load::run_with(&config, hooks).map_err(|e| e.to_string())?;
     hlog.flush()
         .map_err(|e| format!("{}: {e}", hdr_path.display()))?;
-    Ok(summary)
+    Ok(load_result(&summary))
 }

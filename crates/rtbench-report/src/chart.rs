@@ -1,10 +1,10 @@
 //! Which charts a run gets and what each one shows, as plain data. Drawing is `plot`'s job.
 
 use crate::model::{
-    scenario, variant_label, Claim, Figure, Measure, Pct, Report, Rgb, TargetInfo, Verdict,
+    scenario, variant_label, Claim, Figure, Measure, Pct, Rgb, RunFigures, TargetInfo, Verdict,
 };
 use crate::survey::SURVEY;
-use crate::units::Unit;
+use rtbench_results::Unit;
 
 /// One chart: a file stem, a title, and either bar panels or a latency spectrum.
 #[derive(Debug, Clone)]
@@ -143,7 +143,7 @@ fn group(t: &TargetInfo, mut bars: Vec<Bar>) -> Group {
 
 /// A panel with one bar per (scenario, variant) of `cells` for every target.
 fn panel(
-    report: &Report,
+    report: &RunFigures,
     title: &str,
     axis: &str,
     cells: &[(&str, &str)],
@@ -178,7 +178,7 @@ fn panel(
 }
 
 /// The (scenario, variant) cells of `name`, or none when the run lacks it.
-fn cells_of<'a>(report: &'a Report, name: &'a str) -> Vec<(&'a str, &'a str)> {
+fn cells_of<'a>(report: &'a RunFigures, name: &'a str) -> Vec<(&'a str, &'a str)> {
     report
         .scenario(name)
         .map(|s| s.variants.iter().map(|v| (name, v.as_str())).collect())
@@ -186,7 +186,7 @@ fn cells_of<'a>(report: &'a Report, name: &'a str) -> Vec<(&'a str, &'a str)> {
 }
 
 /// Every chart the run has data for, and the ones it lacks a scenario for.
-pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
+pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
     let mut charts = Vec::new();
     let mut skipped = Vec::new();
     let mut skip = |title: &str, reason: String| {
@@ -276,7 +276,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
         let mut absolute = panel(
             report,
             "Mean server memory during an open run at 10,000 req/s",
-            "MB, RSS of the server's process tree (lower is better)",
+            "MiB, RSS of the server's process tree (lower is better)",
             &cells,
             Measure::Memory10k,
             |_, _| "measured".into(),
@@ -424,7 +424,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
                 .run()
                 .trials
                 .iter()
-                .any(|t| &t.scenario == sc && &t.variant == v && t.kib_per_stream.is_some())
+                .any(|t| &t.scenario == sc && &t.variant == v && t.kib_per_stream().is_some())
         })
         .collect();
     if !stream_mem.is_empty() {
@@ -520,7 +520,7 @@ pub(crate) fn catalogue(report: &Report) -> (Vec<Chart>, Vec<Skipped>) {
 
 /// The ratio panel of a survey table: each target's measured ratio to the best beside the
 /// survey's, from the same rows the table shows.
-fn claim_panel(report: &Report, claim: Claim) -> Panel {
+fn claim_panel(report: &RunFigures, claim: Claim) -> Panel {
     let table = report.claim_table(claim);
     let groups = table
         .rows
@@ -581,7 +581,7 @@ fn claim_panel(report: &Report, claim: Claim) -> Panel {
         ),
         Claim::Memory => (
             "Ratio to the leanest target, measured vs survey, and the verdict",
-            "MB ÷ leanest target's MB (1 = leanest)",
+            "MiB ÷ leanest target's MiB (1 = leanest)",
         ),
     };
     Panel {
@@ -592,7 +592,7 @@ fn claim_panel(report: &Report, claim: Claim) -> Panel {
     }
 }
 
-fn spectrum_chart(report: &Report, scenario_name: &str, variant: &str) -> Chart {
+fn spectrum_chart(report: &RunFigures, scenario_name: &str, variant: &str) -> Chart {
     let open = report.has(scenario_name, Measure::Latency(Pct::P50, false));
     let mut lines = Vec::new();
     let mut missing = Vec::new();

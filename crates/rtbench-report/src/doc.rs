@@ -1,7 +1,8 @@
 //! The report's outline, shared by the markdown and HTML formats: headings, prose, tables and
 //! charts in reading order. Inline code is written with backticks; each format renders it.
 
-use crate::model::{Claim, Report};
+use crate::model::Claim;
+use crate::report::Report;
 use crate::table::{self, Table};
 
 /// One block of the document.

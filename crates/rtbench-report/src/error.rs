@@ -22,12 +22,15 @@ pub enum ReportError {
         source: serde_json::Error,
     },
     /// `run.json` was written with a different schema version.
-    #[error("{}: schema_version {found}, this rtbench reads version {expected}", .path.display())]
+    #[error("{}: schema_version {found}, this rtbench reads versions 1 to {expected}", .path.display())]
     SchemaVersion {
         path: PathBuf,
         found: String,
         expected: u32,
     },
+    /// `run.json` could not be read into the current schema for another reason.
+    #[error("{}: {message}", .path.display())]
+    Schema { path: PathBuf, message: String },
     /// An output file could not be created or written.
     #[error("{}: cannot write: {source}", .path.display())]
     Write {

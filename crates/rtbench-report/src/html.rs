@@ -5,8 +5,8 @@
 use std::io::{self, Write};
 
 use crate::doc::{outline, Block};
-use crate::model::Report;
 use crate::plot;
+use crate::report::Report;
 use crate::table::{Mark, Table};
 
 const STYLE: &str = r#"

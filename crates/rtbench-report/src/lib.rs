@@ -41,25 +41,27 @@ mod output;
 mod plot;
 mod raster;
 mod read;
+mod report;
 mod stats;
 mod survey;
 mod table;
 mod trend;
-mod units;
 
 pub use bootstrap::{median_change_interval, Interval, Rng, DEFAULT_RESAMPLES, DEFAULT_SEED};
 pub use compare::{
-    compare, render, CellComparison, CompareError, CompareFormat, Comparison, Metric,
-    MetricComparison, Presence, RunInfo, Settings, SideStats, Thresholds, TrialCounts, Verdict,
-    CONFIDENCE, MIN_TRIALS,
+    compare, render, CellComparison, CompareError, CompareFormat, Comparison, MetricComparison,
+    Presence, RunInfo, Settings, SideStats, Thresholds, TrialCounts, Verdict, CONFIDENCE,
+    MIN_TRIALS,
 };
 pub use error::ReportError;
-pub use model::Report;
+pub use model::RunFigures;
 pub use output::{
     render_run, write_all, ChartFiles, ChartInfo, ChartPng, ChartSvg, Format, Html, Markdown,
     ReportFiles,
 };
 pub use read::read_run;
+pub use report::Report;
+pub use rtbench_results::Metric;
 pub use stats::{
     group_trials, max, mean, median, min, quantile, sorted, stddev, Cell, CellKey, Spread,
 };

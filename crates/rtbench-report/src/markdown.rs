@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use crate::doc::{outline, Block};
-use crate::model::Report;
+use crate::report::Report;
 use crate::table::Table;
 
 /// A table cell's text with the characters that would break a markdown table escaped.

@@ -2,16 +2,11 @@
 //! and their variants, every cell's figures (through `stats`), and the survey's two tables held
 //! against the measurements. Tables and charts are built from this; renderers only format.
 
-use std::path::Path;
+use rtbench_results::{Metric, Model, Run, TargetStatus, Trial, TrialStatus};
 
-use rtbench_results::{Model, Percentiles, Run, TargetStatus, Trial, TrialStatus};
-
-use crate::chart::{self, Chart, Skipped};
-use crate::error::ReportError;
-use crate::read::read_run;
 use crate::stats::{self, Spread};
 use crate::survey::{self, Direction, SurveyRow, SURVEY, UNMEASURED_MEMORY_ROWS};
-use crate::units::Unit;
+use rtbench_results::Unit;
 
 /// Scenario names the runner uses (design.md); the report knows what each one measures.
 pub(crate) mod scenario {
@@ -45,17 +40,13 @@ const SPARE_COLOURS: [Rgb; 5] = [
     (0x55, 0x55, 0x55),
 ];
 
-/// A rendered report's input: one run and everything derived from it.
-///
-/// Build it with [`Report::load`] (from a run folder) or [`Report::from_run`], then hand it to a
-/// [`Format`](crate::Format).
+/// One run and the figures derived from it (targets, scenarios, cells, the survey's tables):
+/// what tables and charts read. [`Report`](crate::Report) adds the charts.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub struct RunFigures {
     pub(crate) run: Run,
     pub(crate) targets: Vec<TargetInfo>,
     pub(crate) scenarios: Vec<ScenarioInfo>,
-    pub(crate) charts: Vec<Chart>,
-    pub(crate) skipped: Vec<Skipped>,
 }
 
 /// A target as the report shows it.
@@ -101,18 +92,6 @@ impl Pct {
         Pct::P9999,
     ];
 
-    pub fn of(self, p: &Percentiles) -> f64 {
-        match self {
-            Pct::P50 => p.p50,
-            Pct::P75 => p.p75,
-            Pct::P90 => p.p90,
-            Pct::P99 => p.p99,
-            Pct::P999 => p.p999,
-            Pct::P9999 => p.p9999,
-            Pct::Max => p.max,
-        }
-    }
-
     /// The percentile as a fraction (max has none).
     pub fn fraction(self) -> Option<f64> {
         match self {
@@ -123,6 +102,32 @@ impl Pct {
             Pct::P999 => Some(0.999),
             Pct::P9999 => Some(0.9999),
             Pct::Max => None,
+        }
+    }
+
+    /// The catalogue key of this percentile of the (corrected) latency.
+    pub fn key(self) -> &'static str {
+        match self {
+            Pct::P50 => "p50",
+            Pct::P75 => "p75",
+            Pct::P90 => "p90",
+            Pct::P99 => "p99",
+            Pct::P999 => "p999",
+            Pct::P9999 => "p9999",
+            Pct::Max => "max",
+        }
+    }
+
+    /// The catalogue key of this percentile of the uncorrected latency.
+    pub fn uncorrected_key(self) -> &'static str {
+        match self {
+            Pct::P50 => "p50_uncorrected",
+            Pct::P75 => "p75_uncorrected",
+            Pct::P90 => "p90_uncorrected",
+            Pct::P99 => "p99_uncorrected",
+            Pct::P999 => "p999_uncorrected",
+            Pct::P9999 => "p9999_uncorrected",
+            Pct::Max => "max_uncorrected",
         }
     }
 
@@ -165,71 +170,47 @@ pub(crate) enum Measure {
 }
 
 impl Measure {
+    /// The catalogue's metric behind this figure.
+    pub fn metric(self) -> Metric {
+        Metric::named(match self {
+            Measure::Rps => "rps",
+            Measure::AchievedRate => "achieved_rate",
+            Measure::Latency(p, true) => p.key(),
+            Measure::Latency(p, false) => p.uncorrected_key(),
+            Measure::ServerMemory => "memory",
+            Measure::CpuPerRequest => "cpu",
+            Measure::Memory10k => "memory_per_10k",
+            Measure::KibPerConnection => "kib_per_connection",
+            Measure::KibPerStream => "kib_per_stream",
+            Measure::FirstEvent => "sse_first_event_p50",
+            Measure::EventLatencyP99 => "sse_latency_p99",
+            Measure::RelayAddedP99 => "relay_added_p99",
+            Measure::AbortMs => "relay_abort_ms",
+            Measure::ColdStart => "cold_start",
+            Measure::EventsReceived => "sse_events_received_share",
+        })
+    }
+
     /// The figure in `trial`, if the trial has it.
     pub fn of(self, t: &Trial) -> Option<f64> {
-        let load = t.load.as_ref();
-        let stream = load.and_then(|l| l.stream.as_ref());
-        match self {
-            Measure::Rps => load.map(|l| l.rps),
-            Measure::AchievedRate => load.and_then(|l| l.achieved_rate),
-            Measure::Latency(p, true) => load.map(|l| p.of(&l.latency_us)),
-            Measure::Latency(p, false) => load
-                .and_then(|l| l.latency_uncorrected_us.as_ref())
-                .map(|u| p.of(u)),
-            Measure::ServerMemory => t
-                .server
-                .as_ref()
-                .filter(|s| s.samples > 0)
-                .map(|s| s.rss_mean_kib / 1024.0),
-            Measure::CpuPerRequest => t.server.as_ref().and_then(|s| s.cpu_us_per_request),
-            Measure::Memory10k => t.memory_per_10k_mb,
-            Measure::KibPerConnection => t.kib_per_connection,
-            Measure::KibPerStream => t.kib_per_stream,
-            Measure::FirstEvent => stream.map(|s| s.first_event_us.p50),
-            Measure::EventLatencyP99 => stream.map(|s| s.event_latency_us.p99),
-            Measure::RelayAddedP99 => t.relay.as_ref().map(|r| r.added_latency_us.p99),
-            Measure::AbortMs => t.relay.as_ref().and_then(|r| r.abort_ms),
-            Measure::ColdStart => stats::median(&t.cold_start_ms),
-            Measure::EventsReceived => stream
-                .filter(|s| s.events_expected > 0)
-                .map(|s| s.events_received as f64 * 100.0 / s.events_expected as f64),
-        }
+        self.metric().value(t)
     }
 
     /// Column header in the per-cell tables (unit included where it does not vary).
     pub fn header(self) -> String {
         match self {
             Measure::Rps => "req/s".into(),
-            Measure::AchievedRate => "achieved req/s".into(),
             Measure::Latency(p, true) => format!("latency {}", p.label()),
             Measure::Latency(p, false) => format!("{} uncorrected", p.label()),
-            Measure::ServerMemory => "server RSS, MB (mean)".into(),
-            Measure::CpuPerRequest => "server CPU per request".into(),
-            Measure::Memory10k => "MB at 10k req/s".into(),
-            Measure::KibPerConnection => "KiB per idle connection".into(),
-            Measure::KibPerStream => "KiB per open stream".into(),
-            Measure::FirstEvent => "first event (median)".into(),
-            Measure::EventLatencyP99 => "event latency p99".into(),
-            Measure::RelayAddedP99 => "added latency p99".into(),
-            Measure::AbortMs => "abort propagation".into(),
+            Measure::ServerMemory => "server RSS, MiB (mean)".into(),
+            Measure::Memory10k => "MiB at 10k req/s".into(),
             Measure::ColdStart => "cold start".into(),
-            Measure::EventsReceived => "events received".into(),
+            _ => self.metric().label().into(),
         }
     }
 
     pub fn unit(self) -> Unit {
-        match self {
-            Measure::Rps | Measure::AchievedRate => Unit::PerSecond,
-            Measure::Latency(..)
-            | Measure::CpuPerRequest
-            | Measure::FirstEvent
-            | Measure::EventLatencyP99
-            | Measure::RelayAddedP99 => Unit::Micros,
-            Measure::ServerMemory | Measure::Memory10k => Unit::Megabytes,
-            Measure::KibPerConnection | Measure::KibPerStream => Unit::Kibibytes,
-            Measure::AbortMs | Measure::ColdStart => Unit::Millis,
-            Measure::EventsReceived => Unit::Percent,
-        }
+        self.metric().unit()
     }
 }
 
@@ -411,14 +392,9 @@ pub(crate) struct ClaimTable {
     pub scenario_present: bool,
 }
 
-impl Report {
-    /// Reads `run_dir/run.json` and prepares the report.
-    pub fn load(run_dir: &Path) -> Result<Report, ReportError> {
-        Ok(Report::from_run(read_run(run_dir)?))
-    }
-
-    /// Prepares the report of an already parsed run.
-    pub fn from_run(run: Run) -> Report {
+impl RunFigures {
+    /// Derives the figures of a parsed run.
+    pub fn of(run: Run) -> RunFigures {
         let mut targets: Vec<TargetInfo> = Vec::new();
         let mut spare = SPARE_COLOURS.iter().cycle();
         let add = |targets: &mut Vec<TargetInfo>, t: TargetInfo| {
@@ -489,15 +465,11 @@ impl Report {
                 ScenarioInfo { name, variants }
             })
             .collect();
-        let mut report = Report {
+        RunFigures {
             run,
             targets,
             scenarios,
-            charts: Vec::new(),
-            skipped: Vec::new(),
-        };
-        (report.charts, report.skipped) = chart::catalogue(&report);
-        report
+        }
     }
 
     /// The parsed run.
@@ -537,7 +509,7 @@ impl Report {
             });
         }
         let values: Vec<f64> = ok.iter().filter_map(|t| measure.of(t)).collect();
-        let not_sustained = ok.iter().filter(|t| t.sustained == Some(false)).count();
+        let not_sustained = ok.iter().filter(|t| t.sustained() == Some(false)).count();
         match Spread::of(&values) {
             Some(spread) => Figure::Measured(Measured {
                 spread,
@@ -545,12 +517,10 @@ impl Report {
                 failed_trials: failed.len(),
                 client_bound: ok
                     .iter()
-                    .filter(|t| t.load.as_ref().is_some_and(|l| l.client_bound))
+                    .filter(|t| t.load().is_some_and(|l| l.client_bound))
                     .count(),
                 not_sustained,
-                pipelined: ok
-                    .iter()
-                    .any(|t| t.load.as_ref().is_some_and(|l| l.pipeline > 1)),
+                pipelined: ok.iter().any(|t| t.load().is_some_and(|l| l.pipeline > 1)),
             }),
             None if not_sustained > 0 => {
                 let achieved: Vec<f64> = ok
@@ -560,11 +530,7 @@ impl Report {
                 Figure::Missing(Missing::NotSustained(stats::median(&achieved)))
             }
             None => {
-                let leaked: u64 = ok
-                    .iter()
-                    .filter_map(|t| t.relay.as_ref())
-                    .map(|r| r.leaked)
-                    .sum();
+                let leaked: u64 = ok.iter().filter_map(|t| t.relay()).map(|r| r.leaked).sum();
                 if measure == Measure::AbortMs && leaked > 0 {
                     Figure::Missing(Missing::Leaked(leaked))
                 } else {
@@ -579,8 +545,7 @@ impl Report {
         self.run.trials.iter().any(|t| {
             t.scenario == scenario
                 && t.status == TrialStatus::Ok
-                && t.load
-                    .as_ref()
+                && t.load()
                     .is_some_and(|l| matches!(l.model, Model::Closed | Model::Open))
         })
     }
@@ -795,7 +760,7 @@ pub(crate) struct RelayFindings {
     pub upstream_open_after: u64,
 }
 
-impl Report {
+impl RunFigures {
     /// The relay findings of one cell; `None` when no ok trial carries relay figures.
     pub(crate) fn relay_findings(
         &self,
@@ -813,7 +778,7 @@ impl Report {
                     && t.variant == variant
                     && t.status == TrialStatus::Ok
             })
-            .filter_map(|t| t.relay.as_ref())
+            .filter_map(|t| t.relay())
             .collect();
         let first = relays.first()?;
         let buffering = relays.iter().filter(|r| r.buffering).count();

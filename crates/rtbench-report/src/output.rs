@@ -6,7 +6,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::ReportError;
-use crate::model::Report;
+use crate::report::Report;
 use crate::{html, markdown, plot};
 
 /// One output file's format: turns a [`Report`] into bytes. No file I/O.

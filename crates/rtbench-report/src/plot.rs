@@ -15,7 +15,7 @@ use plotters::style::FontStyle;
 use crate::chart::{Bar, BarKind, Body, Chart, Panel, Spectrum};
 use crate::model::Rgb;
 use crate::raster::{layout, Canvas, EM_TO_PLOTTERS};
-use crate::units::Unit;
+use rtbench_results::Unit;
 
 /// DejaVu Sans 2.37; licence in `assets/LICENSE-DejaVu.txt`.
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");

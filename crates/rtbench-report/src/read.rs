@@ -2,12 +2,13 @@
 
 use std::path::Path;
 
-use rtbench_results::{Run, SCHEMA_VERSION};
+use rtbench_results::{parse_run, Run, SchemaError, SCHEMA_VERSION};
 
 use crate::error::ReportError;
 
-/// Reads `run_dir/run.json` (or `run_dir` itself when it is a file), refusing other schema
-/// versions before looking at any other field, so an old or new file is reported as such.
+/// Reads `run_dir/run.json` (or `run_dir` itself when it is a file) of schema 1 or the current
+/// version, through the results crate's one converter; `schema_version` of the result says which
+/// the file had. Other versions are refused before any other field is looked at.
 pub fn read_run(run_dir: &Path) -> Result<Run, ReportError> {
     let file = if run_dir.is_file() {
         run_dir.to_path_buf()
@@ -21,19 +22,16 @@ pub fn read_run(run_dir: &Path) -> Result<Run, ReportError> {
         }
         Err(source) => return Err(ReportError::Read { path: file, source }),
     };
-    let head: serde_json::Value =
-        serde_json::from_str(&text).map_err(|source| ReportError::Json {
-            path: file.clone(),
-            source,
-        })?;
-    let version = head.get("schema_version");
-    if version.and_then(serde_json::Value::as_u64) != Some(u64::from(SCHEMA_VERSION)) {
-        return Err(ReportError::SchemaVersion {
+    parse_run(&text).map_err(|e| match e {
+        SchemaError::Version { found } => ReportError::SchemaVersion {
             path: file,
-            found: version.map_or_else(|| "missing".to_string(), ToString::to_string),
+            found,
             expected: SCHEMA_VERSION,
-        });
-    }
-    // Parsed from the text again (not from `head`) so a schema error carries its line and column.
-    serde_json::from_str(&text).map_err(|source| ReportError::Json { path: file, source })
+        },
+        SchemaError::Json(source) => ReportError::Json { path: file, source },
+        other => ReportError::Schema {
+            path: file,
+            message: other.to_string(),
+        },
+    })
 }

@@ -1,14 +1,14 @@
 //! The report's tables as plain data (title, headers, cells with a mark), built once from the
 //! model and shared by the markdown and HTML formats.
 
-use rtbench_results::{CheckStatus, TargetStatus};
+use rtbench_results::{CheckStatus, TargetStatus, SCHEMA_VERSION};
 
 use crate::model::{
-    scenario, thousands, variant_label, Claim, ClaimTable, Figure, Measure, Missing, Pct, Report,
-    Verdict,
+    scenario, thousands, variant_label, Claim, ClaimTable, Figure, Measure, Missing, Pct,
+    RunFigures, Verdict,
 };
 use crate::survey::{Direction, TOLERANCE};
-use crate::units::Unit;
+use rtbench_results::Unit;
 
 /// How a cell should stand out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +133,7 @@ fn verdict_cell(claim: Claim, verdict: &Verdict) -> Cell {
 }
 
 /// The environment block as a two-column table.
-pub(crate) fn environment(report: &Report) -> Table {
+pub(crate) fn environment(report: &RunFigures) -> Table {
     let run = report.run();
     let env = &run.environment;
     let cpus = |v: &[usize]| {
@@ -184,6 +184,7 @@ pub(crate) fn environment(report: &Report) -> Table {
                 run.suite.scenarios.join(", ")
             ),
         ),
+        ("Results file", schema_read(run.schema_version)),
     ];
     let mut versions: Vec<(String, String)> = report
         .targets
@@ -220,7 +221,7 @@ pub(crate) fn environment(report: &Report) -> Table {
 }
 
 /// Every target the run asked for, with its status and verification findings.
-pub(crate) fn targets(report: &Report) -> Table {
+pub(crate) fn targets(report: &RunFigures) -> Table {
     let rows = report
         .targets
         .iter()
@@ -288,19 +289,22 @@ pub(crate) fn targets(report: &Report) -> Table {
 }
 
 /// The survey's §8 or §11 table with the measurements beside it.
-pub(crate) fn claims(report: &Report, table: &ClaimTable) -> Table {
-    let (unit, id, title, figure_header) = match table.claim {
+pub(crate) fn claims(report: &RunFigures, table: &ClaimTable) -> Table {
+    // The survey writes MB; the measured figures are MiB like every memory figure here.
+    let (unit, id, title, survey_header, figure_header) = match table.claim {
         Claim::Hello => (
             Unit::PerSecond,
             "survey-8",
             "§8 Hello-world throughput on one core, as claimed and as measured",
             "req/s",
+            "req/s",
         ),
         Claim::Memory => (
-            Unit::Megabytes,
+            Unit::Mebibytes,
             "survey-11",
             "§11 Memory per 10k req/s, as claimed and as measured",
             "MB",
+            "MiB",
         ),
     };
     let best = match table.claim {
@@ -374,7 +378,7 @@ pub(crate) fn claims(report: &Report, table: &ClaimTable) -> Table {
                 .into(),
         ),
         Claim::Memory => notes.push(
-            "Measured: mean server memory (RSS of the whole process tree, MB) during the open \
+            "Measured: mean server memory (RSS of the whole process tree, MiB) during the open \
              run at exactly 10,000 req/s, median over the trials. A run below 98% of the rate \
              is not sustained and gets no figure. The survey's \"Node 22\" row stands for both \
              Node servers."
@@ -397,7 +401,7 @@ pub(crate) fn claims(report: &Report, table: &ClaimTable) -> Table {
         headers: vec![
             "survey row".into(),
             "target".into(),
-            format!("survey, {figure_header}"),
+            format!("survey, {survey_header}"),
             "survey rank".into(),
             format!("survey ratio to {best}"),
             format!("measured, {figure_header}: median (min–max of trials)"),
@@ -432,7 +436,7 @@ const COLUMNS: [Measure; 17] = [
 ];
 
 /// One table per scenario: every cell (variant × target) with median and spread.
-pub(crate) fn scenarios(report: &Report) -> Vec<Table> {
+pub(crate) fn scenarios(report: &RunFigures) -> Vec<Table> {
     report
         .scenarios
         .iter()
@@ -582,4 +586,13 @@ pub(crate) fn scenarios(report: &Report) -> Vec<Table> {
             }
         })
         .collect()
+}
+
+/// Which layout `run.json` had: an older one was read through the results crate's converter.
+fn schema_read(version: u32) -> String {
+    if version == SCHEMA_VERSION {
+        format!("run.json schema {version}")
+    } else {
+        format!("run.json schema {version}, read through the converter to schema {SCHEMA_VERSION}")
+    }
 }

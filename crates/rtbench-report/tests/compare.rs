@@ -54,7 +54,7 @@ fn rps_drop_of_20_percent_is_the_only_regression() {
     let rps = cell
         .metrics
         .iter()
-        .find(|m| m.metric == Metric::Rps)
+        .find(|m| m.metric == Metric::named("rps"))
         .unwrap();
     let change = rps.change.unwrap();
     let i = rps.interval.unwrap();
@@ -90,7 +90,7 @@ fn ungated_metrics_are_shown_not_gated_until_asked() {
         .cells
         .iter()
         .flat_map(|c| &c.metrics)
-        .filter(|m| m.metric == Metric::P99)
+        .filter(|m| m.metric == Metric::named("p99"))
         .map(|m| m.verdict)
         .collect();
     assert_eq!(p99.len(), 4, "p99 shown for the four request cells");
@@ -106,7 +106,7 @@ fn ungated_metrics_are_shown_not_gated_until_asked() {
         .cells
         .iter()
         .flat_map(|c| &c.metrics)
-        .filter(|m| m.metric == Metric::P99)
+        .filter(|m| m.metric == Metric::named("p99"))
         .all(|m| m.verdict != Verdict::NotGated));
 }
 
@@ -281,7 +281,7 @@ fn bad_inputs_name_the_file() {
     assert_eq!(
         e.to_string(),
         format!(
-            "{}: schema_version 99, this rtbench reads version 1",
+            "{}: schema_version 99, this rtbench reads versions 1 to 2",
             v99.display()
         )
     );
@@ -295,4 +295,35 @@ fn bad_inputs_name_the_file() {
             missing.join("run.json").display()
         )
     );
+}
+
+/// A schema-1 run against the same figures written as schema 2: the converter makes them one
+/// kind of run, so the verdicts are those of two schema-1 files, and the output says which
+/// version each side was read from.
+#[test]
+fn schema_1_against_schema_2_compares_like_two_schema_1_runs() {
+    let mut current = read_run(&fixture("drop20")).unwrap();
+    current.schema_version = rtbench_results::SCHEMA_VERSION;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("v2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let written = serde_json::to_string_pretty(&current).unwrap();
+    assert!(written.contains("\"outcome\"") && !written.contains("memory_per_10k_mb"));
+    std::fs::write(dir.join("run.json"), written).unwrap();
+
+    let base = read_run(&fixture("base")).unwrap();
+    let v2 = read_run(&dir).unwrap();
+    assert_eq!((base.schema_version, v2.schema_version), (1, 2));
+    let mixed = compare(&base, &v2, &Thresholds::default());
+    let both_v1 = compare_fixtures("base", "drop20", &Thresholds::default());
+    assert_eq!(
+        verdicts(&mixed, Verdict::Regression),
+        ["axum plaintext/c64 rps"]
+    );
+    for v in [Verdict::NoChange, Verdict::NotGated, Verdict::Improvement] {
+        assert_eq!(verdicts(&mixed, v), verdicts(&both_v1, v), "{v:?}");
+    }
+    let out = text(&mixed, CompareFormat::Terminal);
+    assert!(out.contains("schema 1, converted to 2)"), "{out}");
+    assert!(out.contains("schema 2)"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,14 +1,19 @@
 use std::collections::BTreeMap;
 
-use rtbench_load::{Percentiles, Summary};
 use serde::{Deserialize, Serialize};
 
-/// Version of the `run.json` layout; readers refuse other versions.
-pub const SCHEMA_VERSION: u32 = 1;
+use crate::load::{LoadResult, Percentiles};
+use crate::settings::ScenarioSettings;
+
+/// Version of the `run.json` layout this rtbench writes. Readers take this one and, through
+/// [`crate::parse_run`], version 1.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One run: `results/<run>/run.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
+    /// The layout of the file this run was read from ([`parse_run`](crate::parse_run) reads older
+    /// ones into the current types and keeps their number here); [`SCHEMA_VERSION`] when written.
     pub schema_version: u32,
     /// Folder name, `<UTC yyyymmddThhmmssZ>-<host>`.
     pub run_id: String,
@@ -54,6 +59,10 @@ pub struct SuiteInfo {
     pub trials: u32,
     /// Scenario names in the order they run.
     pub scenarios: Vec<String>,
+    /// Every scenario's resolved settings (defaults included), in run order; empty in runs read
+    /// from schema 1, which did not record them.
+    #[serde(default)]
+    pub settings: Vec<ScenarioSettings>,
 }
 
 /// What happened to a target as a whole.
@@ -124,32 +133,134 @@ pub struct Trial {
     #[serde(default)]
     pub reason: Option<String>,
     pub started_at: String,
-    /// Engine output, for scenarios that put load on the server.
+    /// What the trial measured; `None` when it failed before measuring anything.
     #[serde(default)]
-    pub load: Option<Summary>,
-    /// Server process-tree resources during the trial.
-    #[serde(default)]
-    pub server: Option<ServerStats>,
-    /// `rate-10k`: mean server memory (MB) during the open run; `None` when not sustained.
-    #[serde(default)]
-    pub memory_per_10k_mb: Option<f64>,
-    /// `rate-10k`: false when the achieved rate was below 98% of the asked one.
-    #[serde(default)]
-    pub sustained: Option<bool>,
-    /// `idle-connections`: (RSS with K held − idle RSS) / K.
-    #[serde(default)]
-    pub kib_per_connection: Option<f64>,
-    /// `sse` with many streams: (RSS with K open streams − idle RSS) / K.
-    #[serde(default)]
-    pub kib_per_stream: Option<f64>,
-    /// `cold-start`: process or container start → first 200 on /health, every start, ms.
-    #[serde(default)]
-    pub cold_start_ms: Vec<f64>,
-    #[serde(default)]
-    pub relay: Option<RelayStats>,
+    pub outcome: Option<Outcome>,
     /// HdrHistogram interval log of this trial, relative to the run folder.
     #[serde(default)]
     pub hdr_log: Option<String>,
+}
+
+/// A trial's figures: one variant per scenario kind, holding exactly what that kind measures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Closed-model requests.
+    Http {
+        load: LoadResult,
+        server: ServerStats,
+    },
+    /// Open model at a fixed rate: the survey's "memory per 10k req/s".
+    Rate {
+        load: LoadResult,
+        server: ServerStats,
+        /// False when the achieved rate was below 98% of the asked one.
+        sustained: bool,
+        /// Mean server RSS while serving the rate, MiB; `None` when not sustained.
+        memory_at_rate_mib: Option<f64>,
+    },
+    /// Connections held open without requests.
+    IdleConnections {
+        server: ServerStats,
+        /// (RSS with K held − idle RSS) / K.
+        kib_per_connection: f64,
+    },
+    /// Repeated launches.
+    ColdStart {
+        /// Start → first 200 on /health, every start, ms.
+        starts_ms: Vec<f64>,
+    },
+    /// Concurrent SSE streams.
+    Sse {
+        load: LoadResult,
+        server: ServerStats,
+        /// (peak RSS with K open streams − idle RSS) / K; absent only in schema-1 files that did
+        /// not record it.
+        kib_per_stream: Option<f64>,
+    },
+    /// SSE relayed from the upstream token server.
+    SseRelay {
+        load: LoadResult,
+        server: ServerStats,
+        relay: RelayStats,
+    },
+}
+
+impl Trial {
+    /// The load result, for kinds that put load on the server.
+    pub fn load(&self) -> Option<&LoadResult> {
+        match self.outcome.as_ref()? {
+            Outcome::Http { load, .. }
+            | Outcome::Rate { load, .. }
+            | Outcome::Sse { load, .. }
+            | Outcome::SseRelay { load, .. } => Some(load),
+            Outcome::IdleConnections { .. } | Outcome::ColdStart { .. } => None,
+        }
+    }
+
+    /// Server resources during the trial.
+    pub fn server(&self) -> Option<&ServerStats> {
+        match self.outcome.as_ref()? {
+            Outcome::Http { server, .. }
+            | Outcome::Rate { server, .. }
+            | Outcome::IdleConnections { server, .. }
+            | Outcome::Sse { server, .. }
+            | Outcome::SseRelay { server, .. } => Some(server),
+            Outcome::ColdStart { .. } => None,
+        }
+    }
+
+    /// The relay figures of an `sse-relay` trial.
+    pub fn relay(&self) -> Option<&RelayStats> {
+        match self.outcome.as_ref()? {
+            Outcome::SseRelay { relay, .. } => Some(relay),
+            _ => None,
+        }
+    }
+
+    /// Every cold start of a `cold-start` trial, ms (empty for other kinds).
+    pub fn cold_starts_ms(&self) -> &[f64] {
+        match &self.outcome {
+            Some(Outcome::ColdStart { starts_ms }) => starts_ms,
+            _ => &[],
+        }
+    }
+
+    /// An open-model trial: whether the asked rate was sustained.
+    pub fn sustained(&self) -> Option<bool> {
+        match self.outcome.as_ref()? {
+            Outcome::Rate { sustained, .. } => Some(*sustained),
+            _ => None,
+        }
+    }
+
+    /// An open-model trial: mean server memory at the rate, MiB, when sustained.
+    pub fn memory_at_rate_mib(&self) -> Option<f64> {
+        match self.outcome.as_ref()? {
+            Outcome::Rate {
+                memory_at_rate_mib, ..
+            } => *memory_at_rate_mib,
+            _ => None,
+        }
+    }
+
+    /// Memory per held idle connection, KiB.
+    pub fn kib_per_connection(&self) -> Option<f64> {
+        match self.outcome.as_ref()? {
+            Outcome::IdleConnections {
+                kib_per_connection, ..
+            } => Some(*kib_per_connection),
+            _ => None,
+        }
+    }
+
+    /// Memory per open SSE stream, KiB.
+    pub fn kib_per_stream(&self) -> Option<f64> {
+        match self.outcome.as_ref()? {
+            Outcome::Sse { kib_per_stream, .. } => *kib_per_stream,
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

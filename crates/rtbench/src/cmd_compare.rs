@@ -6,21 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rtbench_report::{compare, read_run, render, CompareFormat, Thresholds};
+use rtbench_report::{compare, read_run, render, CompareFormat, Metric, Thresholds};
 
 #[derive(clap::Args)]
-#[command(after_help = "\
-Per cell (target × scenario × variant) and metric: medians and spread of each side's ok trials, the
-relative change of the medians with a bootstrap 95% interval over the trials, and a verdict. A
-regression needs the whole interval beyond the metric's gate in the bad direction (rps: lower;
-latency, memory, CPU: higher). Default gates: rps 5%, p50 10%, memory 10%; other metrics are shown,
-not gated. Fewer than 3 ok trials on a side: \"insufficient trials\", not gated.
-
-Metrics: rps p50 p99 max memory cpu sse_events_per_s sse_latency_p50 sse_latency_p99
-relay_added_p50 relay_added_p99 relay_abort_ms memory_per_10k kib_per_connection kib_per_stream
-cold_start
-
-Exit status: 0 no regression, 1 regression, 2 error (missing or unreadable file, schema mismatch).")]
+#[command(after_help = after_help())]
 pub struct Args {
     /// Baseline run: a results folder (DIR/run.json) or a run.json file.
     pub base: PathBuf,
@@ -51,6 +40,25 @@ pub struct Args {
     /// Do not print the table on stdout (the files and exit code are unchanged).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// The flags' explanation, with the metric keys read from the catalogue.
+fn after_help() -> String {
+    let metrics: Vec<&str> = Metric::compared().map(Metric::key).collect();
+    format!(
+        "\
+Per cell (target × scenario × variant) and metric: medians and spread of each side's ok trials, the
+relative change of the medians with a bootstrap 95% interval over the trials, and a verdict. A
+regression needs the whole interval beyond the metric's gate in the bad direction (rps: lower;
+latency, memory, CPU: higher). Default gates: rps 5%, p50 10%, memory 10%; other metrics are shown,
+not gated. Fewer than 3 ok trials on a side: \"insufficient trials\", not gated. Runs of schema 1
+are read through the converter.
+
+Metrics: {}
+
+Exit status: 0 no regression, 1 regression, 2 error (missing or unreadable file, schema mismatch).",
+        metrics.join(" ")
+    )
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

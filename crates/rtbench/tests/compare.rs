@@ -133,7 +133,7 @@ fn schema_mismatch_and_missing_file_exit_2_naming_the_file() {
     assert_eq!(
         stderr(&o).trim_end(),
         format!(
-            "rtbench: error: {}: schema_version 99, this rtbench reads version 1",
+            "rtbench: error: {}: schema_version 99, this rtbench reads versions 1 to 2",
             fixture("schema-v99.json").display()
         )
     );

@@ -2,6 +2,7 @@
 //! in-process servers on 127.0.0.1 ephemeral ports.
 mod launcher;
 mod relay;
+mod results;
 mod upstream;
 mod util;
 mod verify;

@@ -11,7 +11,8 @@ use rtbench_results::Run;
 use serde::{Deserialize, Serialize};
 
 use super::TrendError;
-use crate::compare::Metric;
+use rtbench_results::Metric;
+
 use crate::stats::{group_trials, median};
 
 /// Which way a metric is better.
@@ -25,7 +26,7 @@ pub enum Better {
 }
 
 /// One metric of one cell in one run, as the appender takes it: no results-schema type, so
-/// whatever produces metrics (today compare's list, later the metric catalogue) can feed it.
+/// whatever produces metrics (the metric catalogue, through `run_history_records`) can feed it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricPoint {
     pub target: String,
@@ -123,8 +124,8 @@ pub fn run_history_records(run: &Run) -> Vec<HistoryRecord> {
     };
     let mut points = Vec::new();
     for (key, cell) in group_trials(&run.trials) {
-        for metric in Metric::ALL {
-            let trials = cell.values(|t| metric_value(metric, t));
+        for metric in Metric::compared() {
+            let trials = cell.values(|t| metric.value(t));
             if trials.is_empty() {
                 continue;
             }
@@ -133,7 +134,7 @@ pub fn run_history_records(run: &Run) -> Vec<HistoryRecord> {
                 scenario: key.scenario.clone(),
                 variant: key.variant.clone(),
                 metric: metric.key().to_string(),
-                unit: metric_unit(metric).to_string(),
+                unit: metric.unit().symbol().to_string(),
                 better: if metric.higher_is_better() {
                     Better::Higher
                 } else {
@@ -151,42 +152,6 @@ pub fn run_history_records(run: &Run) -> Vec<HistoryRecord> {
             .or_else(|| run.environment.runtime_versions.get(target).cloned())
     };
     history_records(&stamp, &points, runtime_version)
-}
-
-/// Stand-in for the metric catalogue's unit (compare keeps its units private).
-fn metric_unit(metric: Metric) -> &'static str {
-    match metric {
-        Metric::Rps | Metric::SseEventsPerS => "/s",
-        Metric::RelayAbortMs | Metric::ColdStart => "ms",
-        Metric::Memory | Metric::KibPerConnection | Metric::KibPerStream => "KiB",
-        Metric::MemoryPer10k => "MB",
-        _ => "µs",
-    }
-}
-
-/// Stand-in for the metric catalogue's extractor: compare's reading of one trial.
-fn metric_value(metric: Metric, t: &rtbench_results::Trial) -> Option<f64> {
-    let load = t.load.as_ref();
-    let stream = load.and_then(|l| l.stream.as_ref());
-    let relay = t.relay.as_ref();
-    match metric {
-        Metric::Rps => load.map(|l| l.rps),
-        Metric::P50 => load.map(|l| l.latency_us.p50),
-        Metric::P99 => load.map(|l| l.latency_us.p99),
-        Metric::Max => load.map(|l| l.latency_us.max),
-        Metric::Memory => t.server.as_ref().map(|s| s.rss_mean_kib),
-        Metric::Cpu => t.server.as_ref().and_then(|s| s.cpu_us_per_request),
-        Metric::SseEventsPerS => stream.map(|s| s.events_per_s),
-        Metric::SseLatencyP50 => stream.map(|s| s.event_latency_us.p50),
-        Metric::SseLatencyP99 => stream.map(|s| s.event_latency_us.p99),
-        Metric::RelayAddedP50 => relay.map(|r| r.added_latency_us.p50),
-        Metric::RelayAddedP99 => relay.map(|r| r.added_latency_us.p99),
-        Metric::RelayAbortMs => relay.and_then(|r| r.abort_ms),
-        Metric::MemoryPer10k => t.memory_per_10k_mb,
-        Metric::KibPerConnection => t.kib_per_connection,
-        Metric::KibPerStream => t.kib_per_stream,
-        Metric::ColdStart => median(&t.cold_start_ms),
-    }
 }
 
 /// Every line of the history at `path`. A missing file is an empty history.

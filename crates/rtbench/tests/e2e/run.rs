@@ -132,7 +132,7 @@ fn quick_suite_end_to_end_on_every_native_target() {
         }
         for trial in trials {
             assert_eq!(trial.status, TrialStatus::Ok, "{trial:?}");
-            if let Some(load) = &trial.load {
+            if let Some(load) = trial.load() {
                 assert!(load.rps > 0.0, "{trial:?}");
                 let l = load.latency_us;
                 assert!(
@@ -142,7 +142,7 @@ fn quick_suite_end_to_end_on_every_native_target() {
                     trial.scenario
                 );
             }
-            if let Some(server) = &trial.server {
+            if let Some(server) = trial.server() {
                 assert!(
                     server.rss_mean_kib > 1024.0 || server.rss_idle_kib > 1024.0,
                     "{trial:?}"

@@ -1,5 +1,5 @@
-//! How numbers are written: one formatter per unit, shared by tables and charts so a figure reads
-//! the same everywhere.
+//! How numbers are written: the one formatter, per unit, shared by summary tables, report tables,
+//! charts and compare so a figure reads the same everywhere. Memory is MiB (or KiB) throughout.
 
 /// The unit a figure is stored in (as the schema stores it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,18 +10,24 @@ pub enum Unit {
     Micros,
     /// Milliseconds; written as ms or s.
     Millis,
-    /// Megabytes (MiB, as the sampler reports KiB / 1024).
-    Megabytes,
+    /// Mebibytes (KiB / 1024).
+    Mebibytes,
     /// Kibibytes.
     Kibibytes,
     /// A ratio to another figure.
     Ratio,
     /// A percentage (0–100).
     Percent,
+    /// Seconds.
+    Seconds,
+    /// CPU cores in use (1 = one core busy).
+    Cores,
+    /// A plain count.
+    Count,
 }
 
 impl Unit {
-    /// The value with its unit, e.g. `412k req/s`, `1.23 ms`, `48.2 MB`, `0.54×`.
+    /// The value with its unit, e.g. `412k req/s`, `1.23 ms`, `48.2 MiB`, `0.54×`.
     pub fn format(self, v: f64) -> String {
         match self {
             Unit::PerSecond => format!("{} req/s", si(v)),
@@ -30,10 +36,29 @@ impl Unit {
             Unit::Micros => format!("{} µs", sig(v)),
             Unit::Millis if v.abs() >= 1e3 => format!("{} s", sig(v / 1e3)),
             Unit::Millis => format!("{} ms", sig(v)),
-            Unit::Megabytes => format!("{} MB", sig(v)),
+            Unit::Mebibytes => format!("{} MiB", sig(v)),
             Unit::Kibibytes => format!("{} KiB", sig(v)),
             Unit::Ratio => format!("{v:.2}×"),
             Unit::Percent => format!("{}%", sig(v)),
+            Unit::Seconds => format!("{} s", sig(v)),
+            Unit::Cores => format!("{} cores", sig(v)),
+            Unit::Count => si(v),
+        }
+    }
+
+    /// The unit's symbol as stored (`req/s`, `µs`, `ms`, `MiB`, …), for files that keep values raw.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Unit::PerSecond => "/s",
+            Unit::Micros => "µs",
+            Unit::Millis => "ms",
+            Unit::Mebibytes => "MiB",
+            Unit::Kibibytes => "KiB",
+            Unit::Ratio => "×",
+            Unit::Percent => "%",
+            Unit::Seconds => "s",
+            Unit::Cores => "cores",
+            Unit::Count => "",
         }
     }
 
@@ -43,7 +68,7 @@ impl Unit {
     }
 
     /// A value printed beside its bar: with its unit, except req/s and ratios whose axis says it
-    /// (`412k`, `1.23 ms`, `48.2 MB`, `0.54×`).
+    /// (`412k`, `1.23 ms`, `48.2 MiB`, `0.54×`).
     pub fn label(self, v: f64) -> String {
         match self {
             Unit::PerSecond => si(v),
@@ -56,7 +81,7 @@ impl Unit {
     pub fn short(self, v: f64) -> String {
         match self {
             Unit::PerSecond => si(v),
-            Unit::Megabytes | Unit::Kibibytes => sig(v),
+            Unit::Mebibytes | Unit::Kibibytes | Unit::Cores => sig(v),
             _ => self.format(v),
         }
     }
@@ -124,7 +149,8 @@ mod tests {
         assert_eq!(Unit::Micros.tick(1000.0), "1 ms");
         assert_eq!(Unit::Micros.tick(2500.0), "2.5 ms");
         assert_eq!(Unit::PerSecond.tick(200_000.0), "200k");
-        assert_eq!(Unit::Megabytes.tick(100.0), "100");
+        assert_eq!(Unit::Mebibytes.tick(100.0), "100");
+        assert_eq!(Unit::Mebibytes.format(10.83), "10.8 MiB");
         assert_eq!(Unit::Ratio.tick(1.5), "1.5×");
         assert_eq!(Unit::Ratio.tick(0.0), "0×");
     }

@@ -1,0 +1,354 @@
+//! Rendering a [`Comparison`]: terminal, markdown and JSON. Every renderer reads the same
+//! comparison; none computes a figure.
+use std::io::{self, Write};
+
+use rtbench_results::{Metric, SCHEMA_VERSION};
+
+use crate::bootstrap::Interval;
+
+use super::comparison::{CellComparison, Comparison, MetricComparison, Presence, SideStats};
+use super::judge::Verdict;
+
+/// An output format of a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CompareFormat {
+    /// A plain-text table for a terminal.
+    Terminal,
+    /// GitHub-flavoured markdown (for a CI job summary).
+    Markdown,
+    /// The `Comparison` as pretty JSON.
+    Json,
+}
+
+/// Writes `cmp` to `out` in `format`.
+pub fn render(cmp: &Comparison, format: CompareFormat, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        CompareFormat::Terminal => write_terminal(cmp, out),
+        CompareFormat::Markdown => write_markdown(cmp, out),
+        CompareFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, cmp)?;
+            writeln!(out)
+        }
+    }
+}
+
+fn fmt_pct(f: f64) -> String {
+    format!("{:+.1}%", f * 100.0)
+}
+
+fn fmt_side(metric: Metric, s: Option<SideStats>) -> String {
+    match s {
+        None => "—".to_string(),
+        Some(s) => format!(
+            "{} ±{:.1}% n={}",
+            metric.format(s.median),
+            s.spread * 100.0,
+            s.n
+        ),
+    }
+}
+
+fn fmt_interval(i: Option<Interval>) -> String {
+    i.map_or_else(
+        || "—".to_string(),
+        |i| format!("{} .. {}", fmt_pct(i.lo), fmt_pct(i.hi)),
+    )
+}
+
+fn fmt_gate(m: &MetricComparison) -> String {
+    m.threshold.map_or_else(
+        || "—".to_string(),
+        |t| {
+            format!(
+                "{}{:.0}%",
+                if m.higher_is_better { "-" } else { "+" },
+                t * 100.0
+            )
+        },
+    )
+}
+
+/// The columns of a metric row, shared by the terminal and markdown tables.
+fn metric_columns(m: &MetricComparison) -> [String; 7] {
+    [
+        m.metric.key().to_string(),
+        fmt_side(m.metric, m.base),
+        fmt_side(m.metric, m.current),
+        m.change.map_or_else(|| "—".to_string(), fmt_pct),
+        fmt_interval(m.interval),
+        fmt_gate(m),
+        m.verdict.label().to_string(),
+    ]
+}
+
+const HEADER: [&str; 9] = [
+    "scenario",
+    "target",
+    "metric",
+    "base",
+    "current",
+    "change",
+    "95% interval",
+    "gate",
+    "verdict",
+];
+
+/// Every row of the full table: one per metric, or one per cell without metrics.
+fn table_rows(cmp: &Comparison) -> Vec<[String; 9]> {
+    let mut rows = Vec::new();
+    for cell in &cmp.cells {
+        let scenario = cell.scenario_label();
+        if cell.metrics.is_empty() {
+            let verdict = if cell.lost && cmp.settings.fail_on_lost {
+                "REGRESSION (lost)"
+            } else {
+                match cell.presence {
+                    Presence::BaseOnly => "only in base",
+                    Presence::CurrentOnly => "only in current",
+                    Presence::Both => "no ok trials",
+                }
+            };
+            let mut row: [String; 9] = Default::default();
+            row[0] = scenario;
+            row[1] = cell.target.clone();
+            row[2] = "—".to_string();
+            row[8] = verdict.to_string();
+            rows.push(row);
+            continue;
+        }
+        for (i, m) in cell.metrics.iter().enumerate() {
+            let [a, b, c, d, e, f, g] = metric_columns(m);
+            let (s, t) = if i == 0 {
+                (scenario.clone(), cell.target.clone())
+            } else {
+                (String::new(), String::new())
+            };
+            rows.push([s, t, a, b, c, d, e, f, g]);
+        }
+    }
+    rows
+}
+
+fn summary_line(cmp: &Comparison) -> String {
+    let regressions = cmp.regressions();
+    let head = match regressions {
+        0 => "no regression".to_string(),
+        1 => "1 regression".to_string(),
+        n => format!("{n} regressions"),
+    };
+    let lost = cmp.cells.iter().filter(|c| c.lost).count();
+    format!(
+        "{head}, {} improvement(s); {} cell(s) in both runs, {} only in base, {} only in current, {} lost",
+        cmp.improvements(),
+        cmp.count(Presence::Both),
+        cmp.count(Presence::BaseOnly),
+        cmp.count(Presence::CurrentOnly),
+        lost,
+    )
+}
+
+fn gates_line(cmp: &Comparison) -> String {
+    let gates: Vec<String> = Metric::compared()
+        .filter_map(|m| {
+            let t = cmp.settings.gates.get(m.key())?;
+            Some(format!("{m} {:.0}%", t * 100.0))
+        })
+        .collect();
+    format!(
+        "{:.0}% bootstrap intervals of the change in medians ({} resamples, seed {}); gates: {}; \
+         a regression needs the whole interval beyond its gate",
+        cmp.settings.confidence * 100.0,
+        cmp.settings.resamples,
+        cmp.settings.seed,
+        if gates.is_empty() {
+            "none".to_string()
+        } else {
+            gates.join(", ")
+        }
+    )
+}
+
+fn write_terminal(cmp: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "base    {} ({}, {}, {})\ncurrent {} ({}, {}, {})",
+        cmp.base.run_id,
+        short(&cmp.base.git_commit),
+        cmp.base.suite,
+        schema(cmp.base.schema_version),
+        cmp.current.run_id,
+        short(&cmp.current.git_commit),
+        cmp.current.suite,
+        schema(cmp.current.schema_version),
+    )?;
+    writeln!(out, "{}", gates_line(cmp))?;
+    for w in &cmp.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    writeln!(out)?;
+    let rows = table_rows(cmp);
+    let mut widths = HEADER.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut s = String::new();
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(c);
+                s.push_str(&" ".repeat(w - c.chars().count() + 2));
+            }
+        }
+        s
+    };
+    writeln!(out, "{}", line(&HEADER.map(String::from)))?;
+    for row in &rows {
+        writeln!(out, "{}", line(row))?;
+    }
+    let notes: Vec<String> = cmp
+        .cells
+        .iter()
+        .flat_map(|c| {
+            c.notes
+                .iter()
+                .map(move |n| format!("{} {}: {n}", c.target, c.scenario_label()))
+        })
+        .collect();
+    if !notes.is_empty() {
+        writeln!(out)?;
+        for n in notes {
+            writeln!(out, "note: {n}")?;
+        }
+    }
+    writeln!(out, "\n{}", summary_line(cmp))
+}
+
+/// Which file layout a run was read from: an older one went through the converter.
+fn schema(version: u32) -> String {
+    if version == SCHEMA_VERSION {
+        format!("schema {version}")
+    } else {
+        format!("schema {version}, converted to {SCHEMA_VERSION}")
+    }
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..10).unwrap_or(commit)
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+fn write_md_table(out: &mut dyn Write, rows: &[[String; 9]]) -> io::Result<()> {
+    writeln!(out, "| {} |", HEADER.join(" | "))?;
+    writeln!(out, "|{}", "---|".repeat(HEADER.len()))?;
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match (i, c.as_str()) {
+                (8, "REGRESSION") | (8, "REGRESSION (lost)") => format!("**{c}**"),
+                _ => md_escape(c),
+            })
+            .collect();
+        writeln!(out, "| {} |", cells.join(" | "))?;
+    }
+    Ok(())
+}
+
+fn write_markdown(cmp: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+    let mark = if cmp.has_regression() { "❌" } else { "✅" };
+    writeln!(out, "## rtbench compare: {mark} {}\n", summary_line(cmp))?;
+    writeln!(
+        out,
+        "Base `{}` (`{}`, {}) → current `{}` (`{}`, {}). {}.\n",
+        md_escape(&cmp.base.run_id),
+        short(&cmp.base.git_commit),
+        schema(cmp.base.schema_version),
+        md_escape(&cmp.current.run_id),
+        short(&cmp.current.git_commit),
+        schema(cmp.current.schema_version),
+        gates_line(cmp)
+    )?;
+    for w in &cmp.warnings {
+        writeln!(out, "> ⚠️ {}", md_escape(w))?;
+    }
+    if !cmp.warnings.is_empty() {
+        writeln!(out)?;
+    }
+    let notable: Vec<[String; 9]> = cmp
+        .cells
+        .iter()
+        .flat_map(|c| {
+            c.metrics
+                .iter()
+                .filter(|m| matches!(m.verdict, Verdict::Regression | Verdict::Improvement))
+                .map(move |m| {
+                    let [a, b, d, e, f, g, h] = metric_columns(m);
+                    [c.scenario_label(), c.target.clone(), a, b, d, e, f, g, h]
+                })
+        })
+        .collect();
+    if !notable.is_empty() {
+        writeln!(out, "### Regressions and improvements\n")?;
+        write_md_table(out, &notable)?;
+        writeln!(out)?;
+    }
+    let one_sided: Vec<&CellComparison> = cmp
+        .cells
+        .iter()
+        .filter(|c| c.presence != Presence::Both || c.lost)
+        .collect();
+    if !one_sided.is_empty() {
+        writeln!(out, "### Cells not in both runs\n")?;
+        for c in one_sided {
+            writeln!(
+                out,
+                "- `{}` `{}`: {}",
+                md_escape(&c.target),
+                md_escape(&c.scenario_label()),
+                md_escape(&c.notes.join("; "))
+            )?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "<details><summary>All cells ({})</summary>\n",
+        cmp.cells.len()
+    )?;
+    write_md_table(out, &table_rows(cmp))?;
+    let notes: Vec<String> = cmp
+        .cells
+        .iter()
+        .filter(|c| c.presence == Presence::Both && !c.lost)
+        .flat_map(|c| {
+            c.notes.iter().map(move |n| {
+                format!(
+                    "- `{}` `{}`: {}",
+                    md_escape(&c.target),
+                    md_escape(&c.scenario_label()),
+                    md_escape(n)
+                )
+            })
+        })
+        .collect();
+    if !notes.is_empty() {
+        writeln!(out)?;
+        for n in notes {
+            writeln!(out, "{n}")?;
+        }
+    }
+    writeln!(
+        out,
+        "\nbase/current: median ± half the min–max range over ok trials (n). \
+         \"insufficient trials\": fewer than {} on a side, no interval and no gate.\n\n</details>",
+        cmp.settings.min_trials
+    )
+}

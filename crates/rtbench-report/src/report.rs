@@ -1,0 +1,48 @@
+//! The report of one run: its figures and the charts they get. The one place that joins the
+//! figures (`model`) and the chart catalogue (`chart`), so neither imports the other's caller.
+use std::ops::Deref;
+use std::path::Path;
+
+use rtbench_results::Run;
+
+use crate::chart::{self, Chart, Skipped};
+use crate::error::ReportError;
+use crate::model::RunFigures;
+use crate::read::read_run;
+
+/// A rendered report's input: one run, everything derived from it, and its charts.
+///
+/// Build it with [`Report::load`] (from a run folder) or [`Report::from_run`], then hand it to a
+/// [`Format`](crate::Format).
+#[derive(Debug, Clone)]
+pub struct Report {
+    figures: RunFigures,
+    pub(crate) charts: Vec<Chart>,
+    pub(crate) skipped: Vec<Skipped>,
+}
+
+impl Report {
+    /// Reads `run_dir/run.json` (schema 1 or the current one) and prepares the report.
+    pub fn load(run_dir: &Path) -> Result<Report, ReportError> {
+        Ok(Report::from_run(read_run(run_dir)?))
+    }
+
+    /// Prepares the report of an already parsed run.
+    pub fn from_run(run: Run) -> Report {
+        let figures = RunFigures::of(run);
+        let (charts, skipped) = chart::catalogue(&figures);
+        Report {
+            figures,
+            charts,
+            skipped,
+        }
+    }
+}
+
+impl Deref for Report {
+    type Target = RunFigures;
+
+    fn deref(&self) -> &RunFigures {
+        &self.figures
+    }
+}

@@ -1,0 +1,125 @@
+//! A load run as the results files record it. The engine has its own in-memory `Summary`; the
+//! harness converts it into these types at the boundary, so an engine refactor never changes what
+//! is on disk. Field names match the schema-1 files, which embedded the engine's type.
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// How requests were timed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Model {
+    /// Each connection sends its next request when the previous response is complete.
+    Closed,
+    /// Requests are due at a constant rate; latency is corrected for coordinated omission.
+    Open,
+    /// Concurrent SSE streams.
+    Stream,
+}
+
+/// Latency percentiles in microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p75: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub p9999: f64,
+    /// Largest value recorded.
+    pub max: f64,
+    /// Arithmetic mean.
+    pub mean: f64,
+}
+
+/// Failed attempts by class. `total` is the sum of the others.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorCounts {
+    pub total: u64,
+    /// The TCP connection could not be established.
+    pub connect: u64,
+    /// Reading failed or the peer closed/reset with a request outstanding.
+    pub read: u64,
+    /// Writing the request failed.
+    pub write: u64,
+    /// No complete response within the timeout.
+    pub timeout: u64,
+    /// A complete response with a non-2xx status.
+    pub status: u64,
+    /// A malformed HTTP response or SSE stream.
+    pub parse: u64,
+    /// An SSE request answered with something other than `text/event-stream`.
+    #[serde(default)]
+    pub content_type: u64,
+}
+
+/// Per-stream figures of a stream (SSE) run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamResult {
+    /// Streams opened (completed + failed + still open at the end).
+    pub streams: u64,
+    pub streams_completed: u64,
+    pub streams_failed: u64,
+    /// Events parsed over all streams.
+    pub events_received: u64,
+    /// Streams × events each should deliver.
+    pub events_expected: u64,
+    /// Events received per measured second.
+    pub events_per_s: f64,
+    /// Connect start → TCP established, µs.
+    pub connect_us: Percentiles,
+    /// Request sent → first event parsed, µs.
+    pub first_event_us: Percentiles,
+    /// Gap between consecutive events of one stream, µs.
+    pub gap_us: Percentiles,
+    /// Event receive time − the `sent_ns` stamped in its payload (same host clock), µs.
+    pub event_latency_us: Percentiles,
+}
+
+/// Everything one load run measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadResult {
+    pub model: Model,
+    /// Connections (streams in the stream model).
+    pub connections: u64,
+    /// Pipeline depth; > 1 means the run is "pipelined".
+    pub pipeline: u64,
+    /// Client worker threads.
+    pub threads: u64,
+    /// Completed responses in the measured window (any status).
+    pub requests: u64,
+    /// Measured seconds (warm-up excluded).
+    pub duration_s: f64,
+    /// Completed 2xx responses per measured second.
+    pub rps: f64,
+    pub bytes_read: u64,
+    pub transfer_bytes_per_s: f64,
+    pub errors: ErrorCounts,
+    /// Open model: from each request's due time (corrected for coordinated omission); stream
+    /// model: the event latency.
+    pub latency_us: Percentiles,
+    /// Open model only: latency from the actual send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_uncorrected_us: Option<Percentiles>,
+    /// Open model only: the asked requests per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_rate: Option<f64>,
+    /// Open model only: completed responses per measured second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub achieved_rate: Option<f64>,
+    /// Open model only: requests due before the end but never sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsent_due: Option<u64>,
+    /// Client CPU seconds (user + system) during the measured window.
+    pub client_cpu_s: f64,
+    /// Client CPU used as a fraction of its CPUs (1.0 = every client CPU busy).
+    pub client_cpu_fraction: f64,
+    /// The client used ≥ 90% of its CPUs: the figure may measure the client, not the server.
+    pub client_bound: bool,
+    /// Stream model only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamResult>,
+    /// Completed responses in the measured window by status code (non-2xx counts are read here).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub status_codes: BTreeMap<u16, u64>,
+}
