@@ -73,7 +73,31 @@ pub fn build_agent_image(base_image: &str, rebuild: bool) -> Result<AgentImage, 
     let built = build_in(&context, &binary, base_image, &tag);
     let _ = std::fs::remove_dir_all(&context);
     built?;
+    remove_older_agent_images(&tag);
     Ok(AgentImage { tag, reused: false })
+}
+
+/// One agent image per binary would pile up as rtbench is rebuilt: keep only `keep` (an image a
+/// container still uses stays; `docker rmi` refuses it).
+fn remove_older_agent_images(keep: &str) {
+    let Ok(tags) = docker_text(&[
+        "images",
+        AGENT_IMAGE_REPOSITORY,
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+    ]) else {
+        return;
+    };
+    let older: Vec<&str> = tags.lines().filter(|t| *t != keep).collect();
+    if !older.is_empty() {
+        let _ = docker()
+            .arg("rmi")
+            .args(&older)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
 }
 
 fn build_in(
