@@ -5,6 +5,9 @@ use std::sync::Mutex;
 
 static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 static CONTAINERS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static SERVICES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// This process initialised a single-node swarm that it must leave.
+static LEAVE_SWARM: AtomicBool = AtomicBool::new(false);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// Registers a server's process group for cleanup.
@@ -34,6 +37,30 @@ pub fn unregister_container(name: &str) {
         .retain(|c| c != name);
 }
 
+/// Registers a swarm service (the scale-out agents) for `docker service rm` on exit.
+pub(crate) fn register_service(name: &str) {
+    SERVICES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(name.to_string());
+}
+
+pub(crate) fn unregister_service(name: &str) {
+    SERVICES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|s| s != name);
+}
+
+/// Marks a single-node swarm this process initialised, to leave on exit.
+pub(crate) fn register_swarm_leave() {
+    LEAVE_SWARM.store(true, Ordering::SeqCst);
+}
+
+pub(crate) fn unregister_swarm_leave() {
+    LEAVE_SWARM.store(false, Ordering::SeqCst);
+}
+
 /// Kills every registered process group and removes every registered container.
 pub fn kill_everything() {
     let groups = std::mem::take(&mut *GROUPS.lock().unwrap_or_else(|e| e.into_inner()));
@@ -48,6 +75,22 @@ pub fn kill_everything() {
         let _ = std::process::Command::new("docker")
             .args(["rm", "-f"])
             .args(&containers)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    let services = std::mem::take(&mut *SERVICES.lock().unwrap_or_else(|e| e.into_inner()));
+    if !services.is_empty() {
+        let _ = std::process::Command::new("docker")
+            .args(["service", "rm"])
+            .args(&services)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    if LEAVE_SWARM.swap(false, Ordering::SeqCst) {
+        let _ = std::process::Command::new("docker")
+            .args(["swarm", "leave", "--force"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status();

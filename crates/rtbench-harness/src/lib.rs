@@ -38,6 +38,11 @@ mod verify;
 
 pub use cleanup::{install_handlers, kill_everything, register_container, unregister_container};
 pub use docker::{
+    agent_index, build_agent_image, collect_agent_outputs, swarm_state, write_agent_chunks,
+    AgentImage, AgentService, AgentsSpec, Collected, SingleNodeSwarm, SwarmState, TaskState,
+    AGENT_IMAGE_REPOSITORY, SLOT_ENV,
+};
+pub use docker::{
     build_image, check_docker, ensure_base_image, host_extra_ca_certs, image_tag,
     remove_orphan_containers, use_daemon, BaseImageSource, ContainerCgroup, DockerServer,
     ImageBuild, ImageOptions, DEFAULT_BASE_IMAGE,

@@ -1,10 +1,11 @@
 //! `rtbench images`: the base image (pulled, or built with debootstrap when no registry answers)
-//! and each target's image, built or reused by the hash of its folder.
+//! and each target's image, built or reused by the hash of its folder; then the agent image of
+//! `rtbench load --agents` (this binary on the same base), reused by the hash of the binary.
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rtbench_harness::{
-    build_image, ensure_base_image, host_extra_ca_certs, install_handlers,
+    build_agent_image, build_image, ensure_base_image, host_extra_ca_certs, install_handlers,
     remove_orphan_containers, BaseImageSource, ImageOptions, Launcher, Target, DEFAULT_BASE_IMAGE,
 };
 
@@ -100,6 +101,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 failed = true;
                 println!("{:<12} FAILED: {err}", target.name);
             }
+        }
+    }
+    // The scale-out agents' image (`rtbench load --agents`): this binary on the same base.
+    match build_agent_image(&args.base_image, args.rebuild) {
+        Ok(image) => println!(
+            "{:<12} {:<28} {:>8} {:>10}  rtbench {}",
+            "(agents)",
+            image.tag,
+            "",
+            if image.reused { "reused" } else { "built" },
+            env!("CARGO_PKG_VERSION")
+        ),
+        Err(err) => {
+            failed = true;
+            println!("{:<12} FAILED: {err}", "(agents)");
         }
     }
     Ok(if failed {

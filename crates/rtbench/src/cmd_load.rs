@@ -16,6 +16,9 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use crate::common::parse_cpu_list;
 use crate::load_print::{describe, print_human, print_json};
 
+#[path = "cmd_load_agents.rs"]
+mod swarm_agents;
+
 /// Exit status of a run whose target failed (refused, nothing completed, ended early).
 const EXIT_TARGET_FAILED: u8 = 1;
 /// Exit status of bad input or a local failure (an output file that could not be written).
@@ -133,6 +136,7 @@ pub struct Args {
     interval_ms: Option<i64>,
     /// Scale-out: run agent J's share (0-based) of N agents splitting this run (connections, and
     /// a closed run's -n; an open run keeps the whole -R and its schedule). See `rtbench merge`.
+    /// `swarm/N`: J from the swarm task slot (what --agents gives its agents).
     #[arg(long, value_name = "J/N")]
     agent: Option<String>,
     /// Start the clock at this wall-clock instant (ns since the Unix epoch), once connected: the
@@ -140,9 +144,33 @@ pub struct Args {
     #[arg(long = "start-at", value_name = "UNIX_NS")]
     start_at: Option<u64>,
     /// Scale-out: write this agent's output (its share, summary and interval log; HdrHistogram
-    /// log format) to FILE, for `rtbench merge`.
+    /// log format) to FILE, for `rtbench merge`; `-`: to stdout as base64 lines (for the logs of
+    /// a swarm service, which --agents reads back).
     #[arg(long = "agent-output", value_name = "FILE", conflicts_with = "hlog")]
     agent_output: Option<PathBuf>,
+    /// Scale-out on Docker Swarm: run this load as N agents, a replicated-job service on the
+    /// swarm this daemon manages (on nodes labelled rtbench=client when there are any), started
+    /// together, their outputs collected from the service logs and merged exactly.
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with_all = ["ceiling", "sse", "agent", "start_at", "agent_output", "hgrm"]
+    )]
+    agents: Option<u64>,
+    /// With --agents: when this daemon is in no swarm, initialise a single-node swarm for the run
+    /// and leave it afterwards.
+    #[arg(long = "swarm-init", requires = "agents")]
+    swarm_init: bool,
+    /// With --agents: the agents' agreed start, this long after the service is created (they
+    /// must be scheduled, started and connected by then).
+    #[arg(long = "agents-start-in", value_name = "DUR", requires = "agents")]
+    agents_start_in: Option<String>,
+    /// With --agents: also keep each agent's output as DIR/agent-J.hlog (for `rtbench merge`).
+    #[arg(long = "agents-output", value_name = "DIR", requires = "agents")]
+    agents_output: Option<PathBuf>,
+    /// With --agents: the Debian 13 base of the agent image.
+    #[arg(long = "base-image", value_name = "IMAGE", requires = "agents")]
+    base_image: Option<String>,
     /// SSE: close each stream after K events (a client leaving early).
     #[arg(long = "abort-after", value_name = "K", allow_negative_numbers = true)]
     abort_after: Option<i64>,
@@ -153,9 +181,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return run_ceiling(&args);
     }
     let config = config(&args)?;
+    if let Some(agents) = args.agents {
+        return swarm_agents::run(&args, &config, agents);
+    }
     let mut hlog = args.hlog.as_deref().map(create).transpose()?;
-    let mut agent_file = args.agent_output.as_deref().map(create).transpose()?;
-    let mut agent_log: Option<Vec<u8>> = agent_file.as_ref().map(|_| Vec::new());
+    // `--agent-output -`: an agent of a swarm service writes its output into its logs.
+    let to_logs = args.agent_output.as_deref() == Some(Path::new("-"));
+    let mut agent_file = match &args.agent_output {
+        Some(path) if !to_logs => Some(create(path)?),
+        _ => None,
+    };
+    let mut agent_log: Option<Vec<u8>> = args.agent_output.as_ref().map(|_| Vec::new());
     let mut hgrm = args.hgrm.as_deref().map(create).transpose()?;
     let mut output = args.output.as_deref().map(create).transpose()?;
     // The human summary repeats the placement; this line is for the wait at a terminal.
@@ -196,11 +232,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(ToString::to_string)
         .collect();
-    if let (Some(file), Some(log)) = (agent_file.as_mut(), &agent_log) {
+    if let Some(log) = &agent_log {
         let share = config.share().unwrap_or(
             rtbench_load::split(config.connections(), config.requests(), config.model(), 1)?[0],
         );
-        if let Err(e) = rtbench_load::write_agent_output(file, &share, summary, log) {
+        let written = match agent_file.as_mut() {
+            Some(file) => rtbench_load::write_agent_output(file, &share, summary, log),
+            None => {
+                let mut bytes = Vec::new();
+                rtbench_load::write_agent_output(&mut bytes, &share, summary, log).and_then(|()| {
+                    rtbench_harness::write_agent_chunks(&mut std::io::stdout(), share.index, &bytes)
+                })
+            }
+        };
+        if let Err(e) = written {
             local_errors.push(format!("cannot write the --agent-output file: {e}"));
         }
     }
@@ -406,10 +451,16 @@ fn config(args: &Args) -> anyhow::Result<LoadConfig> {
     if let Some(agent) = &args.agent {
         let bad = || anyhow::anyhow!("--agent '{agent}': expected J/N, e.g. 0/3 (0-based)");
         let (j, n) = agent.split_once('/').ok_or_else(bad)?;
-        b = b.agent(
-            j.trim().parse().map_err(|_| bad())?,
-            n.trim().parse().map_err(|_| bad())?,
-        );
+        let n: u64 = n.trim().parse().map_err(|_| bad())?;
+        // `swarm/N`: a swarm agent, numbered by its task slot.
+        let j = match j.trim() {
+            "swarm" => rtbench_harness::agent_index(
+                &std::env::var(rtbench_harness::SLOT_ENV).unwrap_or_default(),
+                n,
+            ),
+            j => j.parse().map_err(|_| bad())?,
+        };
+        b = b.agent(j, n);
     }
     if let Some(at) = args.start_at {
         b = b.start_at(at);

@@ -29,12 +29,24 @@ pub struct Args {
     hlog: Option<PathBuf>,
 }
 
+/// The merge as one JSON object (`--json`; also `rtbench load --agents`).
 #[derive(Serialize)]
-struct Report<'a> {
+pub(crate) struct MergeReport<'a> {
     complete: bool,
     start_skew_ms: f64,
     agents: &'a [rtbench_load::AgentReport],
     summary: &'a rtbench_load::Summary,
+}
+
+impl<'a> MergeReport<'a> {
+    pub(crate) fn new(merged: &'a Merged) -> MergeReport<'a> {
+        MergeReport {
+            complete: merged.complete,
+            start_skew_ms: merged.start_skew_ns as f64 / 1e6,
+            agents: &merged.agents,
+            summary: &merged.summary,
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -58,16 +70,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut out = std::io::stdout().lock();
     if args.json {
-        let report = Report {
-            complete: merged.complete,
-            start_skew_ms: merged.start_skew_ns as f64 / 1e6,
-            agents: &merged.agents,
-            summary: &merged.summary,
-        };
-        serde_json::to_writer_pretty(&mut out, &report)?;
+        serde_json::to_writer_pretty(&mut out, &MergeReport::new(&merged))?;
         writeln!(out)?;
     } else {
-        print(
+        print_merged(
             &mut out,
             &merged,
             outputs.first().map_or(0, |o| o.share.agents),
@@ -82,7 +88,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print(out: &mut dyn Write, m: &Merged, agents: u64) -> std::io::Result<()> {
+/// The merge as text: agents, start skew, each agent's start and client CPU, then the figures.
+pub(crate) fn print_merged(out: &mut dyn Write, m: &Merged, agents: u64) -> std::io::Result<()> {
     writeln!(
         out,
         "rtbench merge: {} of {agents} agents{}, start skew {:.3} ms",

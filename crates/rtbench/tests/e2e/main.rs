@@ -4,5 +4,6 @@
 //! concurrent load would be measured as noise. (`load` and `compare` tests use in-process servers
 //! and fixtures and live in their own targets.)
 mod run;
+mod swarm;
 mod util;
 mod verify;
