@@ -34,7 +34,7 @@ pub(crate) fn what(report: &RunFigures) -> String {
     };
     let warmup = match stats::median(&warmups) {
         Some(w) => format!(" after {w:.0} s of warm-up"),
-        None => " (warm-up not recorded in this schema-1 run)".to_string(),
+        None => " (warm-up not recorded in this run)".to_string(),
     };
     format!(
         "**What:** suite `{}` ({}) on {} target(s), {} measured; {} trial(s) per cell{length}{warmup}.",

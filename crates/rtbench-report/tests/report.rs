@@ -582,6 +582,17 @@ fn ten_targets_get_ten_distinct_colours_in_one_order() {
         bottom.iter().collect::<Vec<_>>(),
         "the two panels order targets differently"
     );
+    // §9: every target has a row with the survey's stance and a verdict.
+    let md = read(&files.markdown);
+    for needle in [
+        "| FastAPI (uvicorn) | buffers in 3/3 trials",
+        "works well (FastAPI with StreamingResponse) | contradicted: buffers tokens |",
+        "| Deno.serve | no (3 trials)",
+        "| not named | no claim; measured: unbuffered, aborts propagate |",
+        "| workerd | no (3 trials)",
+    ] {
+        assert!(md.contains(needle), "§9 table lacks {needle:?}");
+    }
 }
 
 #[test]
