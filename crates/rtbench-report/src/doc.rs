@@ -66,8 +66,8 @@ fn how_measured(section: &str) -> &'static str {
         }
         "cold-start" => {
             "How this was measured: repeated launches of the server process (or container), from \
-             the start to the first 200 on /health; this is a process start, not an isolate \
-             spawned inside a warm process."
+             the start to the first 200 on /health. For workerd too this is a process start; the \
+             survey's \"microseconds\" (§4) is an isolate inside a warm process, not measured here."
         }
         "latency" => {
             "How this was measured: every request's latency recorded in an HdrHistogram; open \
