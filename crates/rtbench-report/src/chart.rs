@@ -15,6 +15,9 @@ pub(crate) struct Chart {
     /// What the marks mean, printed under the chart in the report.
     pub caption: String,
     pub body: Body,
+    /// Provenance printed along the bottom edge (what, where, when), so the image posted alone
+    /// still says it; set by [`crate::Report`] for the run.
+    pub footer: String,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +100,8 @@ pub(crate) struct Line {
 /// A chart the run has no scenario for.
 #[derive(Debug, Clone)]
 pub(crate) struct Skipped {
+    /// The id the chart would have had.
+    pub id: String,
     pub title: String,
     pub reason: String,
 }
@@ -189,8 +194,9 @@ fn cells_of<'a>(report: &'a RunFigures, name: &'a str) -> Vec<(&'a str, &'a str)
 pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
     let mut charts = Vec::new();
     let mut skipped = Vec::new();
-    let mut skip = |title: &str, reason: String| {
+    let mut skip = |id: &str, title: &str, reason: String| {
         skipped.push(Skipped {
+            id: id.into(),
             title: title.into(),
             reason,
         })
@@ -224,6 +230,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
         }
         let ratios = claim_panel(report, Claim::Hello);
         charts.push(Chart {
+            footer: String::new(),
             id: "hello-rps".into(),
             title: title.into(),
             caption: format!(
@@ -239,7 +246,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
             },
         });
     } else {
-        skip(title, no("`plaintext`"));
+        skip("hello-rps", title, no("`plaintext`"));
     }
 
     // (b) JSON req/s.
@@ -247,6 +254,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
     if report.scenario(scenario::JSON).is_some() {
         let cells = cells_of(report, scenario::JSON);
         charts.push(Chart {
+            footer: String::new(),
             id: "json-rps".into(),
             title: title.into(),
             caption: format!(
@@ -266,7 +274,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
             },
         });
     } else {
-        skip(title, no("`json`"));
+        skip("json-rps", title, no("`json`"));
     }
 
     // (c) §11: memory at 10k req/s beside the survey's figure.
@@ -306,6 +314,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
             }
         }
         charts.push(Chart {
+            footer: String::new(),
             id: "memory-10k".into(),
             title: title.into(),
             caption: format!(
@@ -320,7 +329,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
             },
         });
     } else {
-        skip(title, no("`rate-10k`"));
+        skip("memory-10k", title, no("`rate-10k`"));
     }
 
     // (d) Latency spectra, one per load cell.
@@ -336,6 +345,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
     }
     if !any_latency {
         skip(
+            "latency-",
             "Latency by percentile",
             "no trial of the run timed requests (closed or open model)".into(),
         );
@@ -357,6 +367,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
         .collect();
     if !cpu_cells.is_empty() {
         charts.push(Chart {
+            footer: String::new(),
             id: "cpu-per-request".into(),
             title: title.into(),
             caption: format!(
@@ -377,6 +388,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
         });
     } else {
         skip(
+            "cpu-per-request",
             title,
             "no trial that timed requests (closed or open model) recorded server CPU per request"
                 .into(),
@@ -453,6 +465,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
             format!(" Not drawn: {}.", absent.join("; "))
         };
         charts.push(Chart {
+            footer: String::new(),
             id: "sse".into(),
             title: title.into(),
             caption: format!(
@@ -463,7 +476,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
             body: Body::Bars { columns: 2, panels },
         });
     } else {
-        skip(title, no("`sse` or `sse-relay`"));
+        skip("sse", title, no("`sse` or `sse-relay`"));
     }
 
     // (g) Cold start.
@@ -471,6 +484,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
     if report.scenario(scenario::COLD_START).is_some() {
         let cells = cells_of(report, scenario::COLD_START);
         charts.push(Chart {
+            footer: String::new(),
             id: "cold-start".into(),
             title: title.into(),
             caption: format!("Each trial's value is the median of its starts. {WHISKERS}"),
@@ -487,7 +501,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
             },
         });
     } else {
-        skip(title, no("`cold-start`"));
+        skip("cold-start", title, no("`cold-start`"));
     }
 
     // (h) Memory per idle connection.
@@ -495,6 +509,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
     if report.scenario(scenario::IDLE).is_some() {
         let cells = cells_of(report, scenario::IDLE);
         charts.push(Chart {
+            footer: String::new(),
             id: "idle-connections".into(),
             title: title.into(),
             caption: format!(
@@ -513,7 +528,7 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
             },
         });
     } else {
-        skip(title, no("`idle-connections`"));
+        skip("idle-connections", title, no("`idle-connections`"));
     }
     (charts, skipped)
 }
@@ -669,6 +684,7 @@ fn spectrum_chart(report: &RunFigures, scenario_name: &str, variant: &str) -> Ch
         " Closed model: each connection sends its next request when the previous one completes."
     };
     Chart {
+        footer: String::new(),
         id,
         title: format!("Latency by percentile: {what}"),
         caption: format!(

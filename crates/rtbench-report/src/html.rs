@@ -27,6 +27,10 @@ figure { margin: 0.5em 0 1.5em; }
 figure svg { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption, p.note { color: #555; font-size: 0.9em; max-width: 70em; }
 code { background: #f4f4f4; padding: 0 3px; }
+h1 { margin: 0.2em 0 0.4em; }
+main > p, main > ul { max-width: 86em; line-height: 1.4; }
+nav.toc { margin: 0.8em 0; padding: 6px 10px; background: #f6f6f6; border: 1px solid #e2e2e2; }
+nav.toc a { margin-left: 0.9em; }
 "#;
 
 /// `s` with HTML's special characters escaped.
@@ -44,9 +48,21 @@ fn escape(s: &str) -> String {
     out
 }
 
-/// Escaped text with `code` spans for backticks, as the outline writes them.
+/// Escaped text with `code` spans for backticks and `**strong**` spans, as the outline writes
+/// them.
 fn inline(s: &str) -> String {
-    escape(s)
+    let strong: String = escape(s)
+        .split("**")
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<strong>{part}</strong>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect();
+    strong
         .split('`')
         .enumerate()
         .map(|(i, part)| {
@@ -104,6 +120,16 @@ pub(crate) fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for block in &blocks {
         match block {
             Block::Heading(level, text) => writeln!(out, "<h{level}>{}</h{level}>", inline(text))?,
+            Block::Section(id, text) => {
+                writeln!(out, "<h2 id=\"{}\">{}</h2>", escape(id), inline(text))?
+            }
+            Block::Contents(items) => {
+                write!(out, "<nav class=\"toc\"><strong>Contents:</strong>")?;
+                for (id, text) in items {
+                    write!(out, " <a href=\"#{}\">{}</a>", escape(id), inline(text))?;
+                }
+                writeln!(out, "</nav>")?;
+            }
             Block::Paragraph(text) => writeln!(out, "<p>{}</p>", inline(text))?,
             Block::List(items) => {
                 writeln!(out, "<ul>")?;
@@ -137,5 +163,6 @@ mod tests {
     #[test]
     fn inline_code_and_escaping() {
         assert_eq!(inline("a `b<c` & d"), "a <code>b&lt;c</code> &amp; d");
+        assert_eq!(inline("**What:** x"), "<strong>What:</strong> x");
     }
 }

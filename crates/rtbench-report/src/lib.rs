@@ -27,13 +27,14 @@
 //! let report = Report::from_run(run);
 //! let mut md = Vec::new();
 //! Markdown.write(&report, &mut md).unwrap();
-//! assert!(String::from_utf8(md).unwrap().contains("# rtbench report: r1"));
+//! assert!(String::from_utf8(md).unwrap().contains("**What:** suite `quick`"));
 //! ```
 mod bootstrap;
 mod chart;
 mod compare;
 mod doc;
 mod error;
+mod headline;
 mod html;
 mod markdown;
 mod model;
@@ -43,6 +44,7 @@ mod raster;
 mod read;
 mod report;
 mod stats;
+mod streaming;
 mod survey;
 mod table;
 mod trend;

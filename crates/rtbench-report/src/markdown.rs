@@ -37,6 +37,14 @@ pub(crate) fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for block in outline(report) {
         match block {
             Block::Heading(level, text) => writeln!(out, "{} {text}\n", "#".repeat(level.into()))?,
+            Block::Section(id, text) => writeln!(out, "<a id=\"{id}\"></a>\n\n## {text}\n")?,
+            Block::Contents(items) => {
+                let links: Vec<String> = items
+                    .iter()
+                    .map(|(id, t)| format!("[{t}](#{id})"))
+                    .collect();
+                writeln!(out, "**Contents:** {}\n", links.join(" · "))?;
+            }
             Block::Paragraph(text) => writeln!(out, "{text}\n")?,
             Block::List(items) => {
                 for i in items {

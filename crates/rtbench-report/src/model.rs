@@ -23,22 +23,20 @@ pub(crate) mod scenario {
 pub(crate) type Rgb = (u8, u8, u8);
 
 /// One colour per runtime across every chart (Okabe–Ito, readable with colour-blindness).
-const TARGET_COLOURS: [(&str, Rgb); 6] = [
+const TARGET_COLOURS: [(&str, Rgb); 10] = [
     ("axum", (0xD5, 0x5E, 0x00)),
     ("go-nethttp", (0x56, 0xB4, 0xE9)),
     ("bun", (0xCC, 0x79, 0xA7)),
     ("node-uws", (0x00, 0x9E, 0x73)),
     ("node-http", (0x00, 0x72, 0xB2)),
     ("fastapi", (0xE6, 0x9F, 0x00)),
+    ("node-cluster", (0x33, 0x22, 0x88)),
+    ("deno", (0x22, 0x22, 0x22)),
+    ("workerd", (0x88, 0x22, 0x55)),
+    ("hono-bun", (0x99, 0x99, 0x33)),
 ];
-/// For targets beyond the six reference servers, in order of appearance.
-const SPARE_COLOURS: [Rgb; 5] = [
-    (0x88, 0x22, 0x55),
-    (0x99, 0x99, 0x33),
-    (0x44, 0xAA, 0x99),
-    (0x33, 0x22, 0x88),
-    (0x55, 0x55, 0x55),
-];
+/// For targets beyond the ten reference servers, in order of appearance.
+const SPARE_COLOURS: [Rgb; 3] = [(0x44, 0xAA, 0x99), (0x55, 0x55, 0x55), (0xAA, 0x44, 0x99)];
 
 /// One run and the figures derived from it (targets, scenarios, cells, the survey's tables):
 /// what tables and charts read. [`Report`](crate::Report) adds the charts.
@@ -229,6 +227,21 @@ pub(crate) enum Missing {
     NotRun,
     /// Trials ran but did not record this figure.
     NoData,
+    /// A trial recorded a value no measurement can produce (not finite, beyond
+    /// [`DRAWABLE_MAX`], or negative where the metric cannot be): refused, not drawn.
+    Undrawable(f64),
+}
+
+/// The largest magnitude the report draws or prints, in any unit. No figure rtbench measures
+/// comes near it (10^12 µs is 11 days; 10^12 bytes is a terabyte); past it a run.json was
+/// damaged or edited, and plotters' axis computations stall on such ranges.
+pub(crate) const DRAWABLE_MAX: f64 = 1e12;
+
+/// Whether `v`, a value of `measure`, can be drawn and printed. Only per-connection and
+/// per-stream memory are differences of two samples and may be negative.
+pub(crate) fn drawable(metric: Metric, v: f64) -> bool {
+    let may_be_negative = matches!(metric.key(), "kib_per_connection" | "kib_per_stream");
+    v.is_finite() && v.abs() <= DRAWABLE_MAX && (may_be_negative || v >= 0.0)
 }
 
 impl Missing {
@@ -241,6 +254,7 @@ impl Missing {
             Missing::Leaked(_) => "leaked",
             Missing::NotRun => "not run",
             Missing::NoData => "no data",
+            Missing::Undrawable(_) => "refused",
         }
     }
 
@@ -254,6 +268,7 @@ impl Missing {
                 format!("not sustained: {} achieved", Unit::PerSecond.format(*rate))
             }
             Missing::Leaked(n) => format!("leaked: {n} upstream request(s) never closed"),
+            Missing::Undrawable(v) => format!("refused: run.json holds {v:e}, not a measurement"),
             _ => self.word().to_string(),
         }
     }
@@ -443,6 +458,14 @@ impl RunFigures {
             add(&mut targets, info);
         }
 
+        // One order everywhere: the survey's rank (its table order), unlisted targets after, in
+        // the run's order.
+        targets.sort_by_key(|t| {
+            t.survey
+                .and_then(|s| SURVEY.iter().position(|r| r.row == s.row))
+                .unwrap_or(SURVEY.len())
+        });
+
         let mut names: Vec<String> = run.suite.scenarios.clone();
         for trial in &run.trials {
             if !names.contains(&trial.scenario) {
@@ -470,6 +493,29 @@ impl RunFigures {
             targets,
             scenarios,
         }
+    }
+
+    /// One line per trial value the report refuses to draw (see [`drawable`]), naming the
+    /// trial and the metric, so a damaged run.json is said so rather than drawn.
+    pub fn refused(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in &self.run.trials {
+            for m in Metric::all() {
+                match m.value(t) {
+                    Some(v) if !drawable(m, v) => out.push(format!(
+                        "{} {} {} trial {}: {} = {v:e} is no measurement; that cell is shown \
+                         as refused",
+                        t.target,
+                        t.scenario,
+                        t.variant,
+                        t.trial,
+                        m.key()
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        out
     }
 
     /// The parsed run.
@@ -509,6 +555,9 @@ impl RunFigures {
             });
         }
         let values: Vec<f64> = ok.iter().filter_map(|t| measure.of(t)).collect();
+        if let Some(bad) = values.iter().find(|v| !drawable(measure.metric(), **v)) {
+            return Figure::Missing(Missing::Undrawable(*bad));
+        }
         let not_sustained = ok.iter().filter(|t| t.sustained() == Some(false)).count();
         match Spread::of(&values) {
             Some(spread) => Figure::Measured(Measured {

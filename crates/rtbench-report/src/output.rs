@@ -145,6 +145,8 @@ pub struct ReportFiles {
     pub charts: Vec<ChartFiles>,
     /// Charts not drawn, with the reason (also said in report.md).
     pub skipped: Vec<(String, String)>,
+    /// Trial values refused as no measurement (also listed in report.md), one line each.
+    pub refused: Vec<String>,
 }
 
 /// One chart's files.
@@ -187,6 +189,7 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<ReportFiles, ReportError
             })
             .collect(),
         skipped: report.skipped_charts(),
+        refused: report.refused(),
     })
 }
 

@@ -30,6 +30,8 @@ const AXIS_H: u32 = 52;
 const ROW_H: u32 = 24;
 const GROUP_GAP: u32 = 12;
 const SPECTRUM_H: u32 = 760;
+/// The provenance strip along the bottom edge of every chart.
+const PROVENANCE_H: u32 = 28;
 
 const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
 const MUTED: RGBColor = RGBColor(0x66, 0x66, 0x66);
@@ -69,7 +71,7 @@ fn text_width(s: &str, em: u32) -> i32 {
 /// The chart's size in pixels (the same for SVG and PNG).
 pub(crate) fn size(chart: &Chart) -> (u32, u32) {
     match &chart.body {
-        Body::Spectrum(_) => (1200, SPECTRUM_H),
+        Body::Spectrum(_) => (1200, SPECTRUM_H + PROVENANCE_H),
         Body::Bars { columns, panels } => {
             let columns = (*columns).max(1);
             let width = if columns > 1 { 1600 } else { 1200 };
@@ -77,7 +79,7 @@ pub(crate) fn size(chart: &Chart) -> (u32, u32) {
                 .chunks(columns)
                 .map(|row| row.iter().map(panel_height).max().unwrap_or(0))
                 .sum();
-            (width, TITLE_H + body + FOOTER_H)
+            (width, TITLE_H + body + FOOTER_H + PROVENANCE_H)
         }
     }
 }
@@ -149,7 +151,21 @@ fn clip(s: &str, max: usize) -> String {
 
 fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
-    let (w, h) = root.dim_in_pixel();
+    let (w, full_h) = root.dim_in_pixel();
+    root.draw(&PathElement::new(
+        vec![
+            (0, (full_h - PROVENANCE_H) as i32),
+            (w as i32, (full_h - PROVENANCE_H) as i32),
+        ],
+        GRID.stroke_width(1),
+    ))?;
+    root.draw(&Text::new(
+        chart.footer.clone(),
+        (24, (full_h - PROVENANCE_H / 2) as i32),
+        text(13, &MUTED, HPos::Left),
+    ))?;
+    let root = &root.margin(0, PROVENANCE_H, 0, 0);
+    let h = full_h - PROVENANCE_H;
     root.draw(&Text::new(
         chart.title.clone(),
         (24, (TITLE_H / 2) as i32),

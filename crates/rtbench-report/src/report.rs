@@ -30,7 +30,11 @@ impl Report {
     /// Prepares the report of an already parsed run.
     pub fn from_run(run: Run) -> Report {
         let figures = RunFigures::of(run);
-        let (charts, skipped) = chart::catalogue(&figures);
+        let (mut charts, skipped) = chart::catalogue(&figures);
+        let footer = provenance(&figures);
+        for c in &mut charts {
+            c.footer = footer.clone();
+        }
         Report {
             figures,
             charts,
@@ -45,4 +49,23 @@ impl Deref for Report {
     fn deref(&self) -> &RunFigures {
         &self.figures
     }
+}
+
+/// One line naming where, when and with what a chart was measured.
+fn provenance(figures: &RunFigures) -> String {
+    let run = figures.run();
+    let e = &run.environment;
+    let date = run.started_at.get(..10).unwrap_or(&run.started_at);
+    format!(
+        "rtbench {} ({}) · suite {} · {} trial(s) · {}, {} cores · launcher {} · {} · run {}",
+        e.rtbench_version,
+        e.git_commit,
+        run.suite.name,
+        run.suite.trials,
+        e.cpu_model,
+        e.cores,
+        e.launcher,
+        date,
+        run.run_id
+    )
 }

@@ -48,14 +48,14 @@ pub(crate) struct Cell {
 }
 
 impl Cell {
-    fn plain(text: impl Into<String>) -> Cell {
+    pub(crate) fn plain(text: impl Into<String>) -> Cell {
         Cell {
             text: text.into(),
             mark: Mark::Plain,
         }
     }
 
-    fn marked(text: impl Into<String>, mark: Mark) -> Cell {
+    pub(crate) fn marked(text: impl Into<String>, mark: Mark) -> Cell {
         Cell {
             text: text.into(),
             mark,
@@ -76,7 +76,7 @@ pub(crate) struct Table {
 }
 
 /// A figure's cell: `median (min–max)`, with its flags when `with_flags`, or why there is none.
-fn figure_cell(figure: &Figure, unit: Unit, with_flags: bool) -> Cell {
+pub(crate) fn figure_cell(figure: &Figure, unit: Unit, with_flags: bool) -> Cell {
     match figure {
         Figure::Measured(m) => {
             let s = &m.spread;

@@ -22,5 +22,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for (title, reason) in &files.skipped {
         eprintln!("rtbench: not drawn: {title}: {reason}");
     }
+    for line in &files.refused {
+        eprintln!("rtbench: refused: {line}");
+    }
     Ok(ExitCode::SUCCESS)
 }
