@@ -120,6 +120,8 @@ pub struct LoadResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamResult>,
     /// Completed responses in the measured window by status code (non-2xx counts are read here).
+    /// Keys are the codes as text: a trial's outcome is an internally tagged enum, and serde
+    /// cannot read integer map keys back through one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub status_codes: BTreeMap<u16, u64>,
+    pub status_codes: BTreeMap<String, u64>,
 }

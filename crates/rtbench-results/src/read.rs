@@ -80,6 +80,16 @@ mod tests {
     fn the_current_schema_round_trips() {
         let mut run = parse_run(V1_FULL).unwrap();
         run.schema_version = SCHEMA_VERSION;
+        // Regression: integer-keyed status codes could not be read back through the tagged outcome.
+        let http = run
+            .trials
+            .iter_mut()
+            .find_map(|t| match t.outcome.as_mut() {
+                Some(crate::Outcome::Http { load, .. }) => Some(load),
+                _ => None,
+            });
+        let http = http.expect("the fixture has closed-model trials");
+        http.status_codes = [("200".to_string(), 990), ("503".to_string(), 10)].into();
         let text = serde_json::to_string(&run).unwrap();
         assert_eq!(parse_run(&text).unwrap(), run);
     }
