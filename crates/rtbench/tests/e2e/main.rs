@@ -6,3 +6,4 @@
 mod run;
 mod util;
 mod verify;
+mod versions;
