@@ -83,16 +83,19 @@ chown -R "$user:" "$stub"
 # One nightly job as the user; $1 = the suite. A fresh workspace each time: only the outputs of
 # the last job are removed (target/ stays, as rust-cache would restore it).
 nightly() {
-    rm -rf results/nightly baseline history compare-report trend-report site "$stub/step-summary.md"
+    rm -rf results/nightly results/upgrades baseline history compare-report trend-report site "$stub/step-summary.md"
     runuser -u "$user" -- env -i HOME="/home/$user" USER="$user" PATH="$tool_path" \
         RUSTUP_HOME="${RUSTUP_HOME:-/root/.rustup}" CARGO_HOME="${CARGO_HOME:-/root/.cargo}" \
         CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never DOCKER_HOST="$DOCKER_HOST" \
         RTBENCH_NIGHTLY_SUITE="$1" RTBENCH_NIGHTLY_TARGETS="$smoke_targets" \
+        RTBENCH_NIGHTLY_UPGRADES="$smoke_upgrades" \
         "$venv/bin/python" .ci/workflow_steps.py .github/workflows/nightly.yml nightly "$stub"
 }
 fail() { say "FAILED: $*" >&2; exit 1; }
 # Two targets keep it smoke-sized; `rtbench verify` and the quick suite in .ci/run cover them all.
 smoke_targets=axum,go-nethttp
+# One runtime-upgrade pair, judged within its own interleaved run.
+smoke_upgrades=node-http@22,node-http@24
 
 "$venv/bin/python" .ci/workflow_steps.py --check .github/workflows/ci.yml test
 
@@ -109,6 +112,9 @@ grep -q "^| " "$stub/artifacts/nightly-report/compare-report/compare.md" \
 [ -f "$stub/pages/nightly/history.jsonl" ] || fail "the history is not on the pages"
 [ -f "$stub/pages/nightly/latest/trend/trend.md" ] || fail "the trend is not on the pages"
 [ -f "$stub/artifacts/nightly-results/run.json" ] || fail "no results artifact"
+grep -q "within run .*base node-http@22 (v22.23.3), current node-http@24 (v24.21.0)" \
+    "$stub/artifacts/nightly-report/compare-report/upgrade-node-http-22_node-http-24.md" \
+    || fail "the runtime upgrade was not compared within its run"
 
 say "a nightly whose suite does not exist must fail the job"
 if nightly "no-such-suite"; then fail "the job passed without results"; fi

@@ -1,6 +1,7 @@
 'use strict';
 // rtbench reference server: Node.js 22 with the stock node:http module.
-// Contract: ../README.md. Env: HOST, PORT, WORKERS, UPSTREAM_URL.
+// Contract: ../README.md. Env: HOST, PORT, WORKERS, UPSTREAM_URL; RTBENCH_HANDICAP_US (default 0) is a test
+// knob for bench/gate-power.sh only: every request first spins that many microseconds of CPU, a known slowdown.
 
 const http = require('node:http');
 const cluster = require('node:cluster');
@@ -33,6 +34,13 @@ const HOST = process.env.HOST || '127.0.0.1';
 const PORT = envInt('PORT', 8084, 0, 65535);
 const WORKERS = envInt('WORKERS', 1, 1, 1024);
 const UPSTREAM_URL = process.env.UPSTREAM_URL || '';
+const HANDICAP_NS = BigInt(envInt('RTBENCH_HANDICAP_US', 0, 0, 1000000)) * 1000n;
+
+// A busy wait, not a sleep: the handicap must cost server CPU per request, as slower code would.
+function spin() {
+  const until = process.hrtime.bigint() + HANDICAP_NS;
+  while (process.hrtime.bigint() < until);
+}
 if (UPSTREAM_URL !== '' && !URL.canParse(UPSTREAM_URL)) fail(`UPSTREAM_URL=${JSON.stringify(UPSTREAM_URL)} is not a URL`);
 
 // Wall-clock nanoseconds with sub-millisecond resolution (Date.now() has only milliseconds).
@@ -122,6 +130,7 @@ async function relay(res) {
 }
 
 function handle(req, res) {
+  if (HANDICAP_NS > 0n) spin();
   const q = req.url.indexOf('?');
   const path = q === -1 ? req.url : req.url.slice(0, q);
   if (req.method !== 'GET' && req.method !== 'HEAD') return notFound(res);

@@ -35,6 +35,7 @@ impl NativeServer {
             .arg("-c")
             .arg(&target.native.start)
             .current_dir(&target.dir)
+            .env("RTBENCH_VERSION_DIR", &target.version_dir)
             .env("PORT", port.to_string())
             .env("HOST", "127.0.0.1")
             .env("WORKERS", options.workers.to_string())

@@ -1,5 +1,6 @@
 //! Target manifests: `targets/<name>/target.toml`. Adding a target is adding a folder; nothing here
 //! knows any target by name.
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -28,9 +29,33 @@ pub struct Target {
     #[serde(default)]
     pub requirements: Requirements,
     pub native: NativeCommands,
+    /// Further runtime versions the target can be run on, selected as `<name>@<key>` (e.g.
+    /// `node-http@24`). Each names its own exact version and the folder (relative to the target's)
+    /// holding its lockfile; the manifest's top-level `runtime_version` and files are the default.
+    #[serde(default)]
+    pub versions: BTreeMap<String, RuntimeVersion>,
     /// The folder the manifest was read from.
     #[serde(skip)]
     pub dir: PathBuf,
+    /// The selected version's lockfile folder relative to `dir` (`.` for the default), handed to
+    /// provision/start/version commands as `$RTBENCH_VERSION_DIR` and to image builds as the
+    /// `VERSION_DIR` build argument.
+    #[serde(skip, default = "here")]
+    pub version_dir: String,
+}
+
+fn here() -> String {
+    ".".to_string()
+}
+
+/// One selectable runtime version of a target (`[versions.<key>]` in its manifest).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeVersion {
+    /// The exact version its lockfile installs.
+    pub runtime_version: String,
+    /// The folder holding its lockfile, relative to the target's folder (`.` for the top level).
+    pub dir: String,
 }
 
 /// A target whose identity is a pool of workers (`[workers]` in the manifest) overrides the run's
@@ -104,7 +129,58 @@ impl Target {
             return Err(HarnessError::config(&path, "[native] start is empty"));
         }
         target.dir = std::fs::canonicalize(dir).map_err(|e| HarnessError::io(dir, e))?;
+        for (key, version) in &target.versions {
+            let bad = key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '.');
+            if bad {
+                return Err(HarnessError::config(
+                    &path,
+                    format!("[versions.{key}]: a version key is letters, digits and dots"),
+                ));
+            }
+            if !target.dir.join(&version.dir).is_dir() || version.dir.contains("..") {
+                return Err(HarnessError::config(
+                    &path,
+                    format!(
+                        "[versions.{key}] dir '{}' is not a folder inside the target",
+                        version.dir
+                    ),
+                ));
+            }
+        }
         Ok(target)
+    }
+
+    /// This target on runtime version `key` (a `[versions]` entry): its own name (`name@key`, so
+    /// its own record, cache folder and image), exact version and lockfile folder.
+    pub fn with_version(&self, key: &str) -> Result<Target, HarnessError> {
+        let version = self
+            .versions
+            .get(key)
+            .ok_or_else(|| HarnessError::Unknown {
+                kind: "version of target",
+                name: format!("{}@{key}", self.name),
+                known: if self.versions.is_empty() {
+                    format!("none: {} names no [versions]", self.name)
+                } else {
+                    self.versions
+                        .keys()
+                        .map(|k| format!("{}@{k}", self.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            })?;
+        let mut target = self.clone();
+        target.name = format!("{}@{key}", self.name);
+        target.runtime_version = version.runtime_version.clone();
+        target.version_dir = version.dir.clone();
+        target.display_name = format!("{} [{}]", self.display_name, version.runtime_version);
+        target.versions.clear();
+        Ok(target)
+    }
+
+    /// The name with `@` spelled `-v`, for what Docker names (images, containers) allow.
+    pub fn docker_name(&self) -> String {
+        self.name.replace('@', "-v")
     }
 
     /// The `WORKERS` this target is launched with: the run's `requested` value, unless the manifest
@@ -146,9 +222,12 @@ impl Target {
         names
             .iter()
             .map(|name| {
+                let (base, version) = match name.split_once('@') {
+                    Some((base, version)) => (base, Some(version)),
+                    None => (name.as_str(), None),
+                };
                 all.iter()
-                    .find(|t| &t.name == name)
-                    .cloned()
+                    .find(|t| t.name == base)
                     .ok_or_else(|| HarnessError::Unknown {
                         kind: "target",
                         name: name.clone(),
@@ -157,6 +236,10 @@ impl Target {
                             .map(|t| t.name.as_str())
                             .collect::<Vec<_>>()
                             .join(", "),
+                    })
+                    .and_then(|t| match version {
+                        Some(v) => t.with_version(v),
+                        None => Ok(t.clone()),
                     })
             })
             .collect()
@@ -240,5 +323,79 @@ version = "echo 1"
         let dir = write_manifest(tmp.path(), "other", GOOD);
         let err = Target::load(&dir).unwrap_err().to_string();
         assert!(err.contains("must match its folder 'other'"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+
+    fn repo_targets() -> Vec<Target> {
+        Target::discover(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../targets")).unwrap()
+    }
+
+    #[test]
+    fn name_at_version_selects_its_own_record_and_lockfile() {
+        let all = repo_targets();
+        let picked = Target::select(
+            &all,
+            &[
+                "node-http@22".into(),
+                "node-http@24".into(),
+                "node-http".into(),
+            ],
+        )
+        .unwrap();
+        let summary: Vec<(&str, &str, &str)> = picked
+            .iter()
+            .map(|t| {
+                (
+                    t.name.as_str(),
+                    t.runtime_version.as_str(),
+                    t.version_dir.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("node-http@22", "22.23.3", "."),
+                ("node-http@24", "24.21.0", "versions/24"),
+                ("node-http", "22.23.3", "."),
+            ]
+        );
+        assert_eq!(picked[1].docker_name(), "node-http-v24");
+        for t in &all {
+            for (key, v) in &t.versions {
+                let lock = t.dir.join(&v.dir).join("package-lock.json");
+                let text = std::fs::read_to_string(&lock).unwrap_or_default();
+                assert!(
+                    text.contains(&format!("\"version\": \"{}\"", v.runtime_version)),
+                    "{}@{key}: {} does not pin {}",
+                    t.name,
+                    lock.display(),
+                    v.runtime_version
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_version_is_one_line_listing_the_known_ones() {
+        let all = repo_targets();
+        let err = Target::select(&all, &["node-http@99".into()])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "unknown version of target 'node-http@99' (known: node-http@20, node-http@22, node-http@24)"
+        );
+        let err = Target::select(&all, &["axum@1".into()])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "unknown version of target 'axum@1' (known: none: axum names no [versions])"
+        );
     }
 }

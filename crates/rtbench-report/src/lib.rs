@@ -51,9 +51,9 @@ mod trend;
 
 pub use bootstrap::{median_change_interval, Interval, Rng, DEFAULT_RESAMPLES, DEFAULT_SEED};
 pub use compare::{
-    compare, render, CellComparison, CompareError, CompareFormat, Comparison, MetricComparison,
-    Presence, RunInfo, Settings, SideStats, Thresholds, TrialCounts, Verdict, CONFIDENCE,
-    MIN_TRIALS,
+    compare, compare_within, render, CellComparison, CompareError, CompareFormat, Comparison,
+    MetricComparison, Presence, RunInfo, Settings, SideStats, Thresholds, TrialCounts, Undecided,
+    Verdict, Within, CONFIDENCE, MAX_TRIALS_ESTIMATE, MIN_TRIALS,
 };
 pub use error::ReportError;
 pub use model::RunFigures;

@@ -330,3 +330,133 @@ fn schema_1_against_schema_2_compares_like_two_schema_1_runs() {
     assert!(out.contains("schema 2)"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `base` with axum plaintext/c64's rps trials set to `factors` × their own value.
+fn with_axum_plaintext_rps(factors: &[f64]) -> rtbench_results::Run {
+    let mut run = read_run(&fixture("base")).unwrap();
+    let mut k = 0;
+    for t in &mut run.trials {
+        if t.target == "axum" && t.scenario == "plaintext" {
+            if let Some(rtbench_results::Outcome::Http { load, .. }) = &mut t.outcome {
+                load.rps *= factors[k % factors.len()];
+                k += 1;
+            }
+        }
+    }
+    assert_eq!(k, 5, "five axum plaintext trials in the fixture");
+    run
+}
+
+/// A spread-out drop whose interval reaches from well beyond the gate to inside it: inconclusive,
+/// listed in its own section of the markdown and JSON with a trials estimate, never a failure.
+#[test]
+fn an_interval_across_the_gate_is_inconclusive_and_listed_apart() {
+    let base = read_run(&fixture("base")).unwrap();
+    let current = with_axum_plaintext_rps(&[0.78, 0.86, 0.90, 0.95, 1.01]);
+    let cmp = compare(&base, &current, &Thresholds::default());
+    assert_eq!(
+        verdicts(&cmp, Verdict::Inconclusive),
+        ["axum plaintext/c64 rps"]
+    );
+    assert!(!cmp.has_regression());
+    assert_eq!(cmp.inconclusives(), 1);
+    let u = &cmp.inconclusive[0];
+    let i = u.interval.unwrap();
+    assert!(i.lo < -0.05 && i.hi > -0.05, "{i:?}");
+    let n = u.trials_to_decide.expect("an estimate");
+    assert!(n > 5 && n <= rtbench_report::MAX_TRIALS_ESTIMATE, "{n}");
+
+    let md = text(&cmp, CompareFormat::Markdown);
+    assert!(
+        md.starts_with("## rtbench compare: ✅ no regression"),
+        "{md}"
+    );
+    let section = md
+        .split("### Inconclusive")
+        .nth(1)
+        .and_then(|s| s.split("###").next())
+        .unwrap_or_else(|| panic!("no inconclusive section:\n{md}"));
+    let row = section
+        .lines()
+        .find(|l| l.starts_with("| plaintext/c64 | axum | rps |"))
+        .unwrap_or_else(|| panic!("no row:\n{section}"));
+    assert!(row.ends_with(&format!("| ~{n} per side |")), "{row}");
+
+    let v: serde_json::Value = serde_json::from_str(&text(&cmp, CompareFormat::Json)).unwrap();
+    let listed = v["inconclusive"].as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["target"], "axum");
+    assert_eq!(listed[0]["metric"], "rps");
+    assert_eq!(listed[0]["trials_to_decide"], n);
+    let terminal = text(&cmp, CompareFormat::Terminal);
+    assert!(terminal.contains("1 inconclusive"), "{terminal}");
+}
+
+/// Two targets of one run judged against each other give the verdicts two runs would give.
+#[test]
+fn within_one_run_matches_two_runs() {
+    let mut run = read_run(&fixture("base")).unwrap();
+    let drop20 = read_run(&fixture("drop20")).unwrap();
+    let rename = |r: &mut rtbench_results::Run, to: &str| {
+        r.trials.retain(|t| t.target == "axum");
+        r.targets.retain(|t| t.name == "axum");
+        for t in &mut r.trials {
+            t.target = to.to_string();
+        }
+        for t in &mut r.targets {
+            t.name = to.to_string();
+        }
+    };
+    let mut newer = drop20.clone();
+    rename(&mut run, "axum@1");
+    rename(&mut newer, "axum@2");
+    run.trials.extend(newer.trials);
+    run.targets.extend(newer.targets);
+    run.environment
+        .runtime_versions
+        .insert("axum@1".into(), "rustc 1.0".into());
+    run.environment
+        .runtime_versions
+        .insert("axum@2".into(), "rustc 2.0".into());
+
+    let t = Thresholds::default();
+    let within = rtbench_report::compare_within(&run, "axum@1", "axum@2", &t).unwrap();
+    assert_eq!(
+        verdicts(&within, Verdict::Regression),
+        ["axum@1 → axum@2 plaintext/c64 rps"]
+    );
+    let two_runs = compare_fixtures("base", "drop20", &t);
+    let axum_only = |cmp: &Comparison, v| -> Vec<String> {
+        verdicts(cmp, v)
+            .into_iter()
+            .filter(|s| s.starts_with("axum "))
+            .map(|s| s.replace("axum ", ""))
+            .collect()
+    };
+    for v in [
+        Verdict::Regression,
+        Verdict::NoChange,
+        Verdict::Inconclusive,
+    ] {
+        let mine: Vec<String> = verdicts(&within, v)
+            .into_iter()
+            .map(|s| s.replace("axum@1 → axum@2 ", ""))
+            .collect();
+        assert_eq!(mine, axum_only(&two_runs, v), "{v:?}");
+    }
+    let out = text(&within, CompareFormat::Terminal);
+    assert!(
+        out.starts_with("within run ")
+            && out.contains("base axum@1 (rustc 1.0), current axum@2 (rustc 2.0)"),
+        "{out}"
+    );
+
+    let err = rtbench_report::compare_within(&run, "axum@1", "axum@9", &t).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "--within: bad value for `axum@9`: no such target in run {} (targets: axum@1, axum@2)",
+            run.run_id
+        )
+    );
+}

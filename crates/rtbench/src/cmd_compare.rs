@@ -1,20 +1,34 @@
-//! `rtbench compare BASE CURRENT`: parses flags, loads both runs, calls the report crate's
-//! `compare` and renderers, and turns the outcome into the exit code (0 clean, 1 regression, 2 error).
+//! `rtbench compare BASE CURRENT` and `rtbench compare RUN --within A,B`: parses flags, loads the
+//! runs, calls the report crate's `compare` (or `compare_within`) and renderers, and turns the
+//! outcome into the exit code (0 clean, 1 regression, 2 error).
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rtbench_report::{compare, read_run, render, CompareFormat, Metric, Thresholds};
+use rtbench_report::{
+    compare, compare_within, read_run, render, CompareFormat, Metric, Thresholds,
+};
 
 #[derive(clap::Args)]
 #[command(after_help = after_help())]
 pub struct Args {
-    /// Baseline run: a results folder (DIR/run.json) or a run.json file.
+    /// Baseline run: a results folder (DIR/run.json) or a run.json file (with --within: the run).
     pub base: PathBuf,
-    /// Run to judge against the baseline: a results folder or a run.json file.
-    pub current: PathBuf,
+    /// Run to judge against the baseline: a results folder or a run.json file (not with --within).
+    #[arg(required_unless_present = "within", conflicts_with = "within")]
+    pub current: Option<PathBuf>,
+    /// Judge two targets of the one run BASE against each other, baseline first:
+    /// `--within node-http@22,node-http@24` (versions interleaved in one run, so no machine-wide
+    /// shift between them).
+    #[arg(
+        long,
+        value_name = "BASE_TARGET,TARGET",
+        value_delimiter = ',',
+        num_args = 1
+    )]
+    pub within: Vec<String>,
     /// TOML file overriding the default gates (see scenarios/compare/thresholds.toml).
     #[arg(long, value_name = "FILE")]
     pub thresholds: Option<PathBuf>,
@@ -49,14 +63,20 @@ fn after_help() -> String {
         "\
 Per cell (target × scenario × variant) and metric: medians and spread of each side's ok trials, the
 relative change of the medians with a bootstrap 95% interval over the trials, and a verdict. A
-regression needs the whole interval beyond the metric's gate in the bad direction (rps: lower;
-latency, memory, CPU: higher). Default gates: rps 5%, p50 10%, memory 10%; other metrics are shown,
-not gated. Fewer than 3 ok trials on a side: \"insufficient trials\", not gated. Runs of schema 1
-are read through the converter.
+regression (improvement) needs the whole interval beyond the metric's gate in the bad (good)
+direction (rps: lower is bad; latency, memory, CPU: higher); \"no change\" needs the whole interval
+inside ±gate; anything else is \"inconclusive\", listed apart with the trials per side likely to
+decide it (the interval's width shrinking with 1/sqrt(n)). Default gates: rps 5%, p50 10%, memory
+10%; other metrics are shown, not gated. Fewer than 3 ok trials on a side: \"insufficient trials\",
+not gated. Runs of schema 1 are read through the converter.
+
+`rtbench compare RUN --within node-http@22,node-http@24` judges the second target of RUN against
+the first with the same statistics (runtime versions interleaved trial by trial in one run).
 
 Metrics: {}
 
-Exit status: 0 no regression, 1 regression, 2 error (missing or unreadable file, schema mismatch).",
+Exit status: 0 no regression (inconclusive cells included), 1 regression (or a lost cell with
+--fail-on-lost), 2 error (missing or unreadable file, schema mismatch).",
         metrics.join(" ")
     )
 }
@@ -85,8 +105,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // chain would print that cause a second time.
     let load = |path: &Path| read_run(path).map_err(|e| anyhow::anyhow!("{e}"));
     let base = load(&args.base)?;
-    let current = load(&args.current)?;
-    let cmp = compare(&base, &current, &thresholds);
+    let cmp = match (&args.current, args.within.as_slice()) {
+        (Some(current), []) => compare(&base, &load(current)?, &thresholds),
+        (None, [a, b]) => compare_within(&base, a.trim(), b.trim(), &thresholds)?,
+        (_, within) => anyhow::bail!(
+            "--within {}: expected two targets of one run, baseline first (e.g. --within node-http@22,node-http@24)",
+            within.join(",")
+        ),
+    };
 
     for (path, format) in [
         (&args.markdown, CompareFormat::Markdown),

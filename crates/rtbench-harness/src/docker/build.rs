@@ -97,6 +97,11 @@ pub fn build_image(
         .arg("--force-rm")
         .args(["--label", &format!("org.rtbench.target={}", target.name)])
         .args(["--build-arg", &format!("BASE_IMAGE={}", options.base_image)])
+        // The selected runtime version's lockfile folder (`.` for the manifest's default).
+        .args([
+            "--build-arg",
+            &format!("VERSION_DIR={}", target.version_dir),
+        ])
         .args([
             "--build-arg",
             &format!("EXTRA_CA_CERTS={}", options.extra_ca_certs),
@@ -171,7 +176,7 @@ pub fn build_image(
             ),
         });
     }
-    remove_older_images(&target.name, &tag);
+    remove_older_images(&target.docker_name(), &tag);
     Ok(ImageBuild {
         size_bytes: image_size(&tag),
         runtime_version: image_runtime_version(&tag),

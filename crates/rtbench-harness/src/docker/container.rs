@@ -60,7 +60,7 @@ impl DockerServer {
         let port = free_port()?;
         let name = format!(
             "rtbench-{}-{}-{}",
-            target.name,
+            target.docker_name(),
             std::process::id(),
             NEXT_CONTAINER.fetch_add(1, Ordering::Relaxed)
         );

@@ -20,7 +20,7 @@ pub(crate) const IGNORED_NAMES: &[&str] = &[
     ".cache",
 ];
 
-/// The image tag of a target: `rtbench-<name>:<hash12>`, from every file of its folder (paths,
+/// The image tag of a target: `rtbench-<name>:<hash12>` (`node-http@24` → `rtbench-node-http-v24`), from every file of its folder (paths,
 /// contents, executable bits; build outputs skipped) and the base image name.
 pub fn image_tag(target: &Target, base_image: &str) -> Result<String, HarnessError> {
     let mut files = Vec::new();
@@ -44,7 +44,11 @@ pub fn image_tag(target: &Target, base_image: &str) -> Result<String, HarnessErr
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect();
-    Ok(format!("rtbench-{}:{}", target.name, &digest[..12]))
+    Ok(format!(
+        "rtbench-{}:{}",
+        target.docker_name(),
+        &digest[..12]
+    ))
 }
 
 fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), HarnessError> {

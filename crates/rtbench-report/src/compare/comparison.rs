@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::bootstrap::{self, Interval};
 use crate::stats::{group_trials, Cell, CellKey, Spread};
 
-use super::judge::{judge, Verdict};
-use super::thresholds::Thresholds;
+use super::judge::{judge, trials_to_decide, Verdict};
+use super::thresholds::{CompareError, Thresholds};
 use super::{CONFIDENCE, MIN_TRIALS};
 
 /// What a compare found: both runs' identities, the settings used, and one entry per cell.
@@ -21,10 +21,35 @@ pub struct Comparison {
     pub current: RunInfo,
     /// Gates and bootstrap settings in force.
     pub settings: Settings,
+    /// For a compare within one run: the two targets; `None` for two runs.
+    pub within: Option<Within>,
     /// Differences between the two runs' environments that may explain a change.
     pub warnings: Vec<String>,
     /// Ordered by scenario, variant, target.
     pub cells: Vec<CellComparison>,
+    /// The gated metrics whose interval neither clears nor stays inside the gate, with the trials
+    /// that would likely decide each (also in `cells`; listed apart so a reader sees what the
+    /// job could not tell).
+    pub inconclusive: Vec<Undecided>,
+}
+
+/// A gated metric the trials could not decide.
+#[derive(Debug, Clone, Serialize)]
+pub struct Undecided {
+    /// Target folder name.
+    pub target: String,
+    /// `scenario` or `scenario/variant`.
+    pub scenario: String,
+    /// Which figure.
+    pub metric: Metric,
+    /// median(current) / median(base) − 1.
+    pub change: Option<f64>,
+    /// Bootstrap interval of `change`.
+    pub interval: Option<Interval>,
+    /// The gate as a fraction.
+    pub threshold: Option<f64>,
+    /// Ok trials per side that would likely decide it; `None` when the change sits on the gate.
+    pub trials_to_decide: Option<usize>,
 }
 
 /// Which run a figure or cell comes from.
@@ -59,6 +84,20 @@ pub struct Settings {
     pub fail_on_lost: bool,
     /// Metric key → gate (0.05 = 5%); metrics not listed are not gated.
     pub gates: BTreeMap<String, f64>,
+}
+
+/// The two targets of a compare within one run (e.g. `node-http@22` against `node-http@24`),
+/// their cells matched by scenario and variant.
+#[derive(Debug, Clone, Serialize)]
+pub struct Within {
+    /// The baseline target.
+    pub base_target: String,
+    /// The target judged against it.
+    pub current_target: String,
+    /// The baseline's self-reported runtime version, when the run recorded it.
+    pub base_version: Option<String>,
+    /// The judged target's self-reported runtime version.
+    pub current_version: Option<String>,
 }
 
 /// Where a cell was measured.
@@ -153,6 +192,9 @@ pub struct MetricComparison {
     pub interval: Option<Interval>,
     /// The outcome.
     pub verdict: Verdict,
+    /// For an inconclusive verdict: ok trials per side that would likely decide it (see
+    /// `judge::trials_to_decide`); `None` otherwise or when the change sits on the gate.
+    pub trials_to_decide: Option<usize>,
 }
 
 impl CellComparison {
@@ -197,7 +239,13 @@ impl Comparison {
             .count()
     }
 
-    /// True when the compare should fail a CI job.
+    /// Gated metrics the trials could not decide.
+    pub fn inconclusives(&self) -> usize {
+        self.inconclusive.len()
+    }
+
+    /// True when the compare should fail a CI job: a regression, or a lost cell when
+    /// `fail_on_lost` is set. Inconclusive metrics never fail it.
     pub fn has_regression(&self) -> bool {
         self.regressions() > 0
     }
@@ -207,12 +255,79 @@ impl Comparison {
     }
 }
 
+/// Compares two targets of one run against each other (`base_target` is the baseline), cell by
+/// cell with the same statistics and verdicts as [`compare`]: the interleaved way to ask "did this
+/// runtime version regress?", free of the machine-wide shifts between two runs. A cell's target is
+/// shown as `base_target → current_target`.
+pub fn compare_within(
+    run: &Run,
+    base_target: &str,
+    current_target: &str,
+    thresholds: &Thresholds,
+) -> Result<Comparison, CompareError> {
+    if base_target == current_target {
+        return Err(CompareError::BadValue {
+            origin: "--within".to_string(),
+            key: base_target.to_string(),
+            reason: "the two targets are the same".to_string(),
+        });
+    }
+    let label = format!("{base_target} → {current_target}");
+    let side = |target: &str| -> Result<Run, CompareError> {
+        let known: BTreeSet<&str> = run
+            .targets
+            .iter()
+            .map(|t| t.name.as_str())
+            .chain(run.trials.iter().map(|t| t.target.as_str()))
+            .collect();
+        if !known.contains(target) {
+            return Err(CompareError::BadValue {
+                origin: "--within".to_string(),
+                key: target.to_string(),
+                reason: format!(
+                    "no such target in run {} (targets: {})",
+                    run.run_id,
+                    known.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+        let mut one = run.clone();
+        one.trials.retain(|t| t.target == target);
+        one.targets.retain(|t| t.name == target);
+        for t in &mut one.trials {
+            t.target = label.clone();
+        }
+        for t in &mut one.targets {
+            t.name = label.clone();
+        }
+        Ok(one)
+    };
+    let (base, current) = (side(base_target)?, side(current_target)?);
+    let mut cmp = compare(&base, &current, thresholds);
+    let version = |t: &str| run.environment.runtime_versions.get(t).cloned();
+    let within = Within {
+        base_target: base_target.to_string(),
+        current_target: current_target.to_string(),
+        base_version: version(base_target),
+        current_version: version(current_target),
+    };
+    if let (Some(b), Some(c)) = (&within.base_version, &within.current_version) {
+        if b == c {
+            cmp.warnings.push(format!(
+                "{base_target} and {current_target} report the same runtime version ({b})"
+            ));
+        }
+    }
+    cmp.within = Some(within);
+    Ok(cmp)
+}
+
 /// Compares `current` against `base`, cell by cell.
 pub fn compare(base: &Run, current: &Run, thresholds: &Thresholds) -> Comparison {
     let base_cells = group_trials(&base.trials);
     let current_cells = group_trials(&current.trials);
     let keys: BTreeSet<&CellKey> = base_cells.keys().chain(current_cells.keys()).collect();
-    let cells = keys
+    let cells: Vec<CellComparison> = keys
         .into_iter()
         .map(|key| {
             compare_cell(
@@ -238,9 +353,31 @@ pub fn compare(base: &Run, current: &Run, thresholds: &Thresholds) -> Comparison
                 .map(|(m, t)| (m.key().to_string(), *t))
                 .collect(),
         },
+        within: None,
         warnings: environment_warnings(base, current),
+        inconclusive: undecided(&cells),
         cells,
     }
+}
+
+fn undecided(cells: &[CellComparison]) -> Vec<Undecided> {
+    cells
+        .iter()
+        .flat_map(|c| {
+            c.metrics
+                .iter()
+                .filter(|m| m.verdict == Verdict::Inconclusive)
+                .map(|m| Undecided {
+                    target: c.target.clone(),
+                    scenario: c.scenario_label(),
+                    metric: m.metric,
+                    change: m.change,
+                    interval: m.interval,
+                    threshold: m.threshold,
+                    trials_to_decide: m.trials_to_decide,
+                })
+        })
+        .collect()
 }
 
 fn run_info(run: &Run) -> RunInfo {
@@ -405,6 +542,7 @@ fn compare_metric(
         change: None,
         interval: None,
         verdict: Verdict::NotComparable,
+        trials_to_decide: None,
     };
     let (Some(bs), Some(cs)) = (base_stats, current_stats) else {
         return Some(row);
@@ -434,6 +572,9 @@ fn compare_metric(
         (Some(_), None) => Verdict::NotGated,
         (Some(i), Some(t)) => judge(i, t, metric.higher_is_better()),
     };
+    if let (Verdict::Inconclusive, Some(i), Some(t)) = (row.verdict, row.interval, threshold) {
+        row.trials_to_decide = trials_to_decide(i, t, b.len(), c.len());
+    }
     Some(row)
 }
 

@@ -12,10 +12,10 @@ mod render;
 mod thresholds;
 
 pub use comparison::{
-    compare, CellComparison, Comparison, MetricComparison, Presence, RunInfo, Settings, SideStats,
-    TrialCounts,
+    compare, compare_within, CellComparison, Comparison, MetricComparison, Presence, RunInfo,
+    Settings, SideStats, TrialCounts, Undecided, Within,
 };
-pub use judge::Verdict;
+pub use judge::{Verdict, MAX_TRIALS_ESTIMATE};
 pub use render::{render, CompareFormat};
 pub use thresholds::{CompareError, Thresholds};
 

@@ -6,8 +6,10 @@ use rtbench_results::{Metric, SCHEMA_VERSION};
 
 use crate::bootstrap::Interval;
 
-use super::comparison::{CellComparison, Comparison, MetricComparison, Presence, SideStats};
-use super::judge::Verdict;
+use super::comparison::{
+    CellComparison, Comparison, MetricComparison, Presence, SideStats, Undecided,
+};
+use super::judge::{Verdict, MAX_TRIALS_ESTIMATE};
 
 /// An output format of a comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,8 +141,9 @@ fn summary_line(cmp: &Comparison) -> String {
     };
     let lost = cmp.cells.iter().filter(|c| c.lost).count();
     format!(
-        "{head}, {} improvement(s); {} cell(s) in both runs, {} only in base, {} only in current, {} lost",
+        "{head}, {} improvement(s), {} inconclusive; {} cell(s) in both runs, {} only in base, {} only in current, {} lost",
         cmp.improvements(),
+        cmp.inconclusives(),
         cmp.count(Presence::Both),
         cmp.count(Presence::BaseOnly),
         cmp.count(Presence::CurrentOnly),
@@ -157,7 +160,8 @@ fn gates_line(cmp: &Comparison) -> String {
         .collect();
     format!(
         "{:.0}% bootstrap intervals of the change in medians ({} resamples, seed {}); gates: {}; \
-         a regression needs the whole interval beyond its gate",
+         a regression needs the whole interval beyond its gate, \"no change\" the whole interval \
+         inside it; anything else is inconclusive",
         cmp.settings.confidence * 100.0,
         cmp.settings.resamples,
         cmp.settings.seed,
@@ -169,19 +173,56 @@ fn gates_line(cmp: &Comparison) -> String {
     )
 }
 
-fn write_terminal(cmp: &Comparison, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(
-        out,
-        "base    {} ({}, {}, {})\ncurrent {} ({}, {}, {})",
+/// For a compare within one run: which target is the baseline, with the versions they reported.
+fn within_line(cmp: &Comparison) -> Option<String> {
+    let w = cmp.within.as_ref()?;
+    let version = |v: &Option<String>| v.as_deref().map(|v| format!(" ({v})")).unwrap_or_default();
+    Some(format!(
+        "within run {}: base {}{}, current {}{}; cells matched by scenario and variant",
         cmp.base.run_id,
-        short(&cmp.base.git_commit),
-        cmp.base.suite,
-        schema(cmp.base.schema_version),
-        cmp.current.run_id,
-        short(&cmp.current.git_commit),
-        cmp.current.suite,
-        schema(cmp.current.schema_version),
-    )?;
+        w.base_target,
+        version(&w.base_version),
+        w.current_target,
+        version(&w.current_version)
+    ))
+}
+
+/// The trials estimate as a table shows it.
+fn fmt_trials(u: &Undecided) -> String {
+    u.trials_to_decide.map_or_else(
+        || format!("more than {MAX_TRIALS_ESTIMATE} (the change sits on the gate)"),
+        |n| format!("~{n} per side"),
+    )
+}
+
+fn undecided_columns(u: &Undecided) -> [String; 6] {
+    [
+        u.scenario.clone(),
+        u.target.clone(),
+        u.metric.key().to_string(),
+        u.change.map_or_else(|| "—".to_string(), fmt_pct),
+        fmt_interval(u.interval),
+        fmt_trials(u),
+    ]
+}
+
+fn write_terminal(cmp: &Comparison, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(line) = within_line(cmp) {
+        writeln!(out, "{line}")?;
+    } else {
+        writeln!(
+            out,
+            "base    {} ({}, {}, {})\ncurrent {} ({}, {}, {})",
+            cmp.base.run_id,
+            short(&cmp.base.git_commit),
+            cmp.base.suite,
+            schema(cmp.base.schema_version),
+            cmp.current.run_id,
+            short(&cmp.current.git_commit),
+            cmp.current.suite,
+            schema(cmp.current.schema_version),
+        )?;
+    }
     writeln!(out, "{}", gates_line(cmp))?;
     for w in &cmp.warnings {
         writeln!(out, "warning: {w}")?;
@@ -225,6 +266,19 @@ fn write_terminal(cmp: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "note: {n}")?;
         }
     }
+    if !cmp.inconclusive.is_empty() {
+        writeln!(
+            out,
+            "\ninconclusive (the interval reaches across the gate):"
+        )?;
+        for u in &cmp.inconclusive {
+            let [scenario, target, metric, change, interval, trials] = undecided_columns(u);
+            writeln!(
+                out,
+                "  {target} {scenario} {metric}: {change} ({interval}); trials likely to decide: {trials}"
+            )?;
+        }
+    }
     writeln!(out, "\n{}", summary_line(cmp))
 }
 
@@ -265,17 +319,20 @@ fn write_md_table(out: &mut dyn Write, rows: &[[String; 9]]) -> io::Result<()> {
 fn write_markdown(cmp: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     let mark = if cmp.has_regression() { "❌" } else { "✅" };
     writeln!(out, "## rtbench compare: {mark} {}\n", summary_line(cmp))?;
-    writeln!(
-        out,
-        "Base `{}` (`{}`, {}) → current `{}` (`{}`, {}). {}.\n",
-        md_escape(&cmp.base.run_id),
-        short(&cmp.base.git_commit),
-        schema(cmp.base.schema_version),
-        md_escape(&cmp.current.run_id),
-        short(&cmp.current.git_commit),
-        schema(cmp.current.schema_version),
-        gates_line(cmp)
-    )?;
+    match within_line(cmp) {
+        Some(line) => writeln!(out, "{}. {}.\n", md_escape(&line), gates_line(cmp))?,
+        None => writeln!(
+            out,
+            "Base `{}` (`{}`, {}) → current `{}` (`{}`, {}). {}.\n",
+            md_escape(&cmp.base.run_id),
+            short(&cmp.base.git_commit),
+            schema(cmp.base.schema_version),
+            md_escape(&cmp.current.run_id),
+            short(&cmp.current.git_commit),
+            schema(cmp.current.schema_version),
+            gates_line(cmp)
+        )?,
+    }
     for w in &cmp.warnings {
         writeln!(out, "> ⚠️ {}", md_escape(w))?;
     }
@@ -298,6 +355,24 @@ fn write_markdown(cmp: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     if !notable.is_empty() {
         writeln!(out, "### Regressions and improvements\n")?;
         write_md_table(out, &notable)?;
+        writeln!(out)?;
+    }
+    if !cmp.inconclusive.is_empty() {
+        writeln!(out, "### Inconclusive\n")?;
+        writeln!(
+            out,
+            "The interval reaches across the gate: these trials cannot tell a change from noise. \
+             Trials likely to decide: the interval's width shrinking with 1/√n, its centre kept.\n"
+        )?;
+        writeln!(
+            out,
+            "| scenario | target | metric | change | 95% interval | trials likely to decide |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|---|")?;
+        for u in &cmp.inconclusive {
+            let cols = undecided_columns(u).map(|c| md_escape(&c));
+            writeln!(out, "| {} |", cols.join(" | "))?;
+        }
         writeln!(out)?;
     }
     let one_sided: Vec<&CellComparison> = cmp

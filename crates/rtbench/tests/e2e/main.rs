@@ -7,3 +7,4 @@ mod run;
 mod swarm;
 mod util;
 mod verify;
+mod versions;

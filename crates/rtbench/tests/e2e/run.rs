@@ -305,7 +305,7 @@ fn compare_rps_row(root: &Path, a: &Path, b: &Path) -> (Option<i32>, String) {
 
 // Real runs through compare, with outcomes that do not depend on the machine's noise (two separate
 // real runs can differ by 20% when the host shifts, which `bench/aa-false-alarms.sh` measures):
-// a 3-trial run against itself takes the gated path and must say "no change"; two 1-trial runs
+// a 3-trial run against itself takes the gated path and must not say "regression"; two 1-trial runs
 // (the quick suite's shape) must be listed as "insufficient trials" and never gated.
 #[test]
 fn real_runs_compare_clean() {
@@ -318,8 +318,10 @@ fn real_runs_compare_clean() {
     assert!(test_suite(root.path(), &gated).status().unwrap().success());
     let (code, row) = compare_rps_row(root.path(), &gated, &gated);
     assert_eq!(code, Some(0), "{row}");
+    // Gated, so judged: "no change", or "inconclusive" when this machine's trial-to-trial noise
+    // makes the interval reach past the gate; never a regression, never ungated.
     assert!(
-        row.contains("no change"),
+        row.contains("no change") || row.contains("inconclusive"),
         "3 trials a side are gated: {row}"
     );
 
