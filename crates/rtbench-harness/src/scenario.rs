@@ -135,6 +135,8 @@ pub struct SuiteEntry {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub suite: Suite,
+    /// The suite as it was asked for (a name or a file), recorded so a resume loads the same.
+    pub source: String,
     /// Scenarios with the suite's overrides applied and variants filtered, in suite order.
     pub scenarios: Vec<Scenario>,
 }
@@ -370,6 +372,7 @@ impl Plan {
     /// Loads `scenarios/suites/<suite>.toml` (or a path to a suite file) and every scenario it names
     /// from `scenarios/<name>.toml`.
     pub fn load(scenarios_dir: &Path, suite: &str) -> Result<Plan, HarnessError> {
+        let suite_name = suite;
         let suite_path = if suite.ends_with(".toml") {
             PathBuf::from(suite)
         } else {
@@ -425,7 +428,11 @@ impl Plan {
             })?;
             scenarios.push(scenario);
         }
-        Ok(Plan { suite, scenarios })
+        Ok(Plan {
+            suite,
+            source: suite_name.to_string(),
+            scenarios,
+        })
     }
 
     /// Names of the scenarios in run order.
@@ -440,6 +447,7 @@ impl Plan {
     pub fn suite_info(&self) -> SuiteInfo {
         SuiteInfo {
             name: self.suite.name.clone(),
+            source: self.source.clone(),
             trials: self.suite.trials,
             scenarios: self.scenario_names(),
             settings: self.scenarios.iter().map(|s| s.settings.clone()).collect(),
