@@ -156,9 +156,9 @@ fn quick_suite_end_to_end_on_representative_native_targets() {
     let markdown = std::fs::read_to_string(dir.join("report/report.md")).expect("report.md");
     for target in &measured {
         assert!(
-            html.contains(&target.display_name) && markdown.contains(&target.display_name),
+            html.contains(&target.name) && markdown.contains(&target.name),
             "the report names {}",
-            target.display_name
+            target.name
         );
     }
     let leaked = leaked_servers(&QUICK_TARGETS);
