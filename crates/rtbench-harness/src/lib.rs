@@ -27,6 +27,7 @@ mod probe;
 mod provision;
 mod relay;
 mod results;
+mod resume;
 mod runner;
 mod sampler;
 mod scenario;
@@ -61,6 +62,7 @@ pub use relay::{
     relayed_stream, AbortReport, RelayConfig, RelayedStream,
 };
 pub use results::{read_run, RunWriter};
+pub use resume::{resume_settings, ResumeFlags, Resumed};
 pub use runner::{run, Progress, RunOptions, RunOutcome};
 pub use sampler::{Reading, ResourceSource, Sampler};
 pub use scenario::{defaults as scenario_defaults, Plan, Scenario, Suite, SuiteEntry, Variant};

@@ -29,11 +29,7 @@ pub fn load_result(summary: &engine::Summary) -> LoadResult {
         client_cpu_fraction: summary.client_cpu_fraction,
         client_bound: summary.client_bound,
         stream: summary.stream.as_ref().map(stream),
-        status_codes: summary
-            .status_codes
-            .iter()
-            .map(|(code, n)| (code.to_string(), *n))
-            .collect(),
+        status_codes: summary.status_codes.clone(),
     }
 }
 

@@ -14,6 +14,7 @@ use crate::environment;
 use crate::error::HarnessError;
 use crate::launcher::{Launcher, Prepared, Readiness};
 use crate::results::{read_run, RunWriter};
+use crate::resume::{resume_settings, ResumeFlags};
 use crate::scenario::{Plan, Scenario, Variant};
 use crate::server::LaunchOptions;
 use crate::target::Target;
@@ -39,7 +40,8 @@ pub struct RunOptions {
     pub workers: u32,
     /// The run folder; default `results/<UTC timestamp>-<host>`.
     pub out: Option<PathBuf>,
-    /// Complete this earlier run folder instead of starting a new one.
+    /// Complete this earlier run folder instead of starting a new one: its recorded targets, suite,
+    /// launcher and placement are kept (take them from [`resume_settings`]; others are refused).
     pub resume: Option<PathBuf>,
     /// Root of the provisioning cache.
     pub cache_root: PathBuf,
@@ -95,9 +97,17 @@ pub fn run(
     let (mut writer, plan, targets) = match &options.resume {
         Some(dir) => {
             let run = read_run(dir)?;
-            let plan = Plan::load(&options.root.join("scenarios"), &run.suite.name)?;
-            let names: Vec<String> = run.targets.iter().map(|t| t.name.clone()).collect();
-            let targets = Target::select(&all_targets, &names)?;
+            // The run's own record decides; options that disagree with it are refused.
+            let flags = ResumeFlags {
+                targets: &options.targets,
+                suite: Some(&options.suite),
+                launcher: Some(options.launcher),
+                server_cpus: Some(&options.server_cpus),
+                client_cpus: Some(&options.client_cpus),
+            };
+            let recorded = resume_settings(dir, &run, &flags)?;
+            let plan = Plan::load(&options.root.join("scenarios"), &recorded.suite)?;
+            let targets = Target::select(&all_targets, &recorded.targets)?;
             (RunWriter::resume(dir)?, plan, targets)
         }
         None => {
@@ -124,6 +134,7 @@ pub fn run(
                     },
                 ),
                 suite: plan.suite_info(),
+                chosen_targets: targets.iter().map(|t| t.name.clone()).collect(),
                 targets: Vec::new(),
                 trials: Vec::new(),
             };

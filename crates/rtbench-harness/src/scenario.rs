@@ -7,7 +7,6 @@ use rtbench_results::{KindSettings, ScenarioSettings, SuiteInfo, VariantSettings
 use serde::Deserialize;
 
 use crate::error::HarnessError;
-use crate::target::toml_message;
 
 /// What a scenario measures, as scenario files name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -136,6 +135,8 @@ pub struct SuiteEntry {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub suite: Suite,
+    /// The suite as it was asked for (a name or a file), recorded so a resume loads the same.
+    pub source: String,
     /// Scenarios with the suite's overrides applied and variants filtered, in suite order.
     pub scenarios: Vec<Scenario>,
 }
@@ -199,9 +200,13 @@ impl ScenarioFile {
             return bad("variants", "at least one variant is needed");
         }
         let http = self.kind == ScenarioKind::Http;
-        let mut variants = Vec::with_capacity(self.variants.len());
+        let mut variants: Vec<VariantSettings> = Vec::with_capacity(self.variants.len());
         for v in self.variants {
             let key = |k: &str| format!("variants.{}.{k}", v.name);
+            if variants.iter().any(|seen| seen.name == v.name) {
+                // A second variant of one name would share the first one's results and never run.
+                return bad("variants", &format!("the name '{}' is used twice", v.name));
+            }
             if v.connections == 0 {
                 return bad(&key("connections"), "must be > 0");
             }
@@ -336,6 +341,29 @@ impl Suite {
                 "scenario: a suite needs at least one [[scenario]]",
             ));
         }
+        for (i, entry) in suite.entries.iter().enumerate() {
+            if suite.entries[..i].iter().any(|e| e.name == entry.name) {
+                // The runner keys trials by scenario name: the second entry would never run.
+                return Err(HarnessError::config(
+                    path,
+                    format!("scenario: '{}' is listed twice", entry.name),
+                ));
+            }
+            let wanted = entry.variants.as_deref().unwrap_or_default();
+            if let Some(twice) = wanted
+                .iter()
+                .enumerate()
+                .find_map(|(j, v)| wanted[..j].contains(v).then_some(v))
+            {
+                return Err(HarnessError::config(
+                    path,
+                    format!(
+                        "scenario '{}': variants: '{twice}' is listed twice",
+                        entry.name
+                    ),
+                ));
+            }
+        }
         Ok(suite)
     }
 }
@@ -344,6 +372,7 @@ impl Plan {
     /// Loads `scenarios/suites/<suite>.toml` (or a path to a suite file) and every scenario it names
     /// from `scenarios/<name>.toml`.
     pub fn load(scenarios_dir: &Path, suite: &str) -> Result<Plan, HarnessError> {
+        let suite_name = suite;
         let suite_path = if suite.ends_with(".toml") {
             PathBuf::from(suite)
         } else {
@@ -372,6 +401,9 @@ impl Plan {
                 ));
             }
             let mut scenario = ScenarioFile::read(&path)?;
+            // The file alone first, so its own faults are blamed on it; what fails after the
+            // suite's overrides are applied is the suite entry's fault.
+            scenario.clone().resolve(&path)?;
             if let Some(wanted) = &entry.variants {
                 for name in wanted {
                     if !scenario.variants.iter().any(|v| &v.name == name) {
@@ -387,10 +419,20 @@ impl Plan {
             scenario.warmup = entry.warmup.or(scenario.warmup);
             scenario.starts = entry.starts.or(scenario.starts);
             scenario.events = entry.events.or(scenario.events);
-            let scenario = scenario.resolve(&path)?;
+            let scenario = scenario.resolve(&path).map_err(|err| match err {
+                HarnessError::Config { message, .. } => HarnessError::config(
+                    &suite.file,
+                    format!("[[scenario]] '{}': {message}", entry.name),
+                ),
+                other => other,
+            })?;
             scenarios.push(scenario);
         }
-        Ok(Plan { suite, scenarios })
+        Ok(Plan {
+            suite,
+            source: suite_name.to_string(),
+            scenarios,
+        })
     }
 
     /// Names of the scenarios in run order.
@@ -405,6 +447,7 @@ impl Plan {
     pub fn suite_info(&self) -> SuiteInfo {
         SuiteInfo {
             name: self.suite.name.clone(),
+            source: self.source.clone(),
             trials: self.suite.trials,
             scenarios: self.scenario_names(),
             settings: self.scenarios.iter().map(|s| s.settings.clone()).collect(),
@@ -414,7 +457,20 @@ impl Plan {
 
 fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, HarnessError> {
     let text = std::fs::read_to_string(path).map_err(|e| HarnessError::io(path, e))?;
-    toml::from_str(&text).map_err(|e| HarnessError::config(path, toml_message(&e)))
+    toml::from_str(&text).map_err(|e| HarnessError::config(path, toml_message(&text, &e)))
+}
+
+/// A TOML error as an editor points at it: `line:column: message` (1-based), not a byte offset.
+pub(crate) fn toml_message(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim_end();
+    let Some(span) = err.span() else {
+        return message.to_string();
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    format!("{line}:{column}: {message}")
 }
 
 fn list_names(dir: &Path) -> String {
@@ -554,6 +610,79 @@ connections = 256
         );
         let err = Plan::load(tmp.path(), "nope").unwrap_err().to_string();
         assert!(err.contains("unknown suite 'nope' (known: quick)"), "{err}");
+    }
+
+    #[test]
+    fn a_variant_name_used_twice_is_refused_naming_file_and_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = write(
+            tmp.path(),
+            "p.toml",
+            &PLAINTEXT.replace("name = \"c256\"", "name = \"c64\""),
+        );
+        let err = Scenario::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("p.toml") && err.contains("variants: the name 'c64' is used twice"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_suite_listing_a_scenario_or_variant_twice_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), "plaintext.toml", PLAINTEXT);
+        let entry = "[[scenario]]\nname = \"plaintext\"\n";
+        write(
+            tmp.path(),
+            "suites/twice.toml",
+            &format!("name = \"twice\"\ntrials = 1\n{entry}{entry}"),
+        );
+        let err = Plan::load(tmp.path(), "twice").unwrap_err().to_string();
+        assert!(
+            err.contains("suites/twice.toml") && err.contains("'plaintext' is listed twice"),
+            "{err}"
+        );
+        write(
+            tmp.path(),
+            "suites/variant.toml",
+            &format!("name = \"v\"\ntrials = 1\n{entry}variants = [\"c64\", \"c64\"]\n"),
+        );
+        let err = Plan::load(tmp.path(), "variant").unwrap_err().to_string();
+        assert!(
+            err.contains("suites/variant.toml") && err.contains("'c64' is listed twice"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_suite_override_is_blamed_on_the_suite_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), "plaintext.toml", PLAINTEXT);
+        write(
+            tmp.path(),
+            "suites/zero.toml",
+            "name = \"zero\"\ntrials = 1\n[[scenario]]\nname = \"plaintext\"\nduration = \"0s\"\n",
+        );
+        let err = Plan::load(tmp.path(), "zero").unwrap_err().to_string();
+        assert!(
+            err.contains("suites/zero.toml")
+                && err.contains("[[scenario]] 'plaintext': duration: must be > 0"),
+            "{err}"
+        );
+        assert!(!err.contains("plaintext.toml"), "{err}");
+    }
+
+    #[test]
+    fn toml_errors_give_line_and_column() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = write(
+            tmp.path(),
+            "s.toml",
+            "name = \"s\"\nkind = \"http\"\nduration = 5\n",
+        );
+        let err = Scenario::load(&path).unwrap_err().to_string();
+        assert!(err.contains("s.toml: 3:12: "), "{err}");
+        assert!(!err.contains("byte"), "{err}");
     }
 
     #[test]

@@ -120,8 +120,45 @@ pub struct LoadResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamResult>,
     /// Completed responses in the measured window by status code (non-2xx counts are read here).
-    /// Keys are the codes as text: a trial's outcome is an internally tagged enum, and serde
-    /// cannot read integer map keys back through one.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub status_codes: BTreeMap<String, u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "status_code_keys"
+    )]
+    pub status_codes: BTreeMap<u16, u64>,
+}
+
+/// JSON object keys are strings; inside an internally tagged enum (a trial's `outcome`) serde
+/// buffers them and no longer converts "200" to a number, so the keys are parsed here.
+fn status_code_keys<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<u16, u64>, D::Error> {
+    BTreeMap::<String, u64>::deserialize(d)?
+        .into_iter()
+        .map(|(code, count)| {
+            code.parse()
+                .map(|code| (code, count))
+                .map_err(|_| serde::de::Error::custom(format!("bad status code '{code}'")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod status_code_tests {
+    use crate::schema::Outcome;
+
+    #[test]
+    fn a_trial_with_status_codes_reads_back() {
+        let fixture = include_str!("../../rtbench-report/tests/compare/base/run.json");
+        let mut run = crate::parse_run(fixture).unwrap();
+        run.schema_version = crate::SCHEMA_VERSION; // written as schema 2, as the runner does
+        let Some(Outcome::Http { load, .. }) = &mut run.trials[0].outcome else {
+            panic!("the fixture's first trial is an http one");
+        };
+        load.status_codes.insert(200, 123);
+        load.status_codes.insert(503, 4);
+        let text = serde_json::to_string(&run).unwrap();
+        let back = crate::parse_run(&text).expect("status codes in a tagged outcome read back");
+        assert_eq!(back, run);
+    }
 }

@@ -89,7 +89,7 @@ mod tests {
                 _ => None,
             });
         let http = http.expect("the fixture has closed-model trials");
-        http.status_codes = [("200".to_string(), 990), ("503".to_string(), 10)].into();
+        http.status_codes = [(200, 990), (503, 10)].into();
         let text = serde_json::to_string(&run).unwrap();
         assert_eq!(parse_run(&text).unwrap(), run);
     }

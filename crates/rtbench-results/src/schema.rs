@@ -23,6 +23,10 @@ pub struct Run {
     pub finished_at: Option<String>,
     pub environment: Environment,
     pub suite: SuiteInfo,
+    /// The targets chosen for the run, in order, written before any is provisioned: a resumed run
+    /// measures these (empty in runs written before it was recorded).
+    #[serde(default)]
+    pub chosen_targets: Vec<String>,
     /// Every target the run was asked for, including unavailable and failed ones.
     pub targets: Vec<TargetRecord>,
     /// Every finished trial, in the order they ran.
@@ -56,6 +60,10 @@ pub struct Placement {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SuiteInfo {
     pub name: String,
+    /// The suite as `--suite` named it (a name under `scenarios/suites/` or a file): what a
+    /// resumed run loads (empty in runs written before it was recorded; `name` then).
+    #[serde(default)]
+    pub source: String,
     pub trials: u32,
     /// Scenario names in the order they run.
     pub scenarios: Vec<String>,

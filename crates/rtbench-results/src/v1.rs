@@ -32,6 +32,7 @@ impl From<RunV1> for Run {
             finished_at: old.finished_at,
             environment: old.environment,
             suite: old.suite,
+            chosen_targets: Vec::new(),
             targets: old.targets,
             trials: old.trials.into_iter().map(Trial::from).collect(),
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 use rtbench_harness::{
-    install_handlers, ImageOptions, Launcher, Progress, RunOptions, DEFAULT_BASE_IMAGE,
+    install_handlers, ImageOptions, Launcher, Progress, ResumeFlags, RunOptions, DEFAULT_BASE_IMAGE,
 };
 
 use crate::common::{
@@ -16,10 +16,12 @@ use crate::common::{
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Suite name (scenarios/suites/<name>.toml) or a suite file.
-    #[arg(long, default_value = "article")]
-    suite: String,
-    /// Targets to run, comma-separated (default: every target; unavailable ones are recorded).
+    /// Suite name (scenarios/suites/<name>.toml) or a suite file [default: article; with --resume,
+    /// the run's own].
+    #[arg(long)]
+    suite: Option<String>,
+    /// Targets to run, comma-separated (default: every target; unavailable ones are recorded;
+    /// with --resume, the run's own).
     #[arg(long, value_delimiter = ',')]
     targets: Vec<String>,
     /// native or docker (default: docker when a Docker daemon answers, native otherwise; the
@@ -29,22 +31,24 @@ pub struct Args {
     /// The Debian 13 base the docker launcher's images build FROM (as `rtbench images --base-image`).
     #[arg(long, default_value = DEFAULT_BASE_IMAGE)]
     base_image: String,
-    /// CPUs the server is pinned to (default 1 on a 2-core machine).
+    /// CPUs the server is pinned to (default 1 on a 2-core machine). (The list is one value:
+    /// the spelled-out `Vec` keeps clap from reading it as repeated single CPUs.)
     #[arg(long, value_parser = parse_cpu_list)]
-    server_cpus: Option<Vec<usize>>,
+    server_cpus: Option<::std::vec::Vec<usize>>,
     /// CPUs the load generator is pinned to (default 0).
     #[arg(long, value_parser = parse_cpu_list)]
-    client_cpus: Option<Vec<usize>>,
+    client_cpus: Option<::std::vec::Vec<usize>>,
     /// WORKERS for every target.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     workers: u32,
     /// Write the run into this folder (default results/<UTC timestamp>-<host>).
     #[arg(long, conflicts_with = "resume")]
     out: Option<PathBuf>,
-    /// Complete an interrupted run in this folder.
+    /// Complete an interrupted run in this folder, with its own targets, suite, launcher and CPU
+    /// placement (flags that disagree with them are refused).
     #[arg(long)]
     resume: Option<PathBuf>,
-    /// No progress bar: one plain line per finished step (for CI logs).
+    /// No progress bar: one plain line per finished step (the default when stderr is no terminal).
     #[arg(long, short)]
     quiet: bool,
     /// Do not render the report at the end.
@@ -61,41 +65,72 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     install_handlers(on_signal)?;
     let root = find_root(args.root.as_deref())?;
-    let choice = choose_launcher(args.launcher, &root);
+    let resumed = match &args.resume {
+        Some(dir) => Some(rtbench_harness::resume_settings(
+            dir,
+            &rtbench_harness::read_run(dir)?,
+            &ResumeFlags {
+                targets: &args.targets,
+                suite: args.suite.as_deref(),
+                launcher: args.launcher,
+                server_cpus: args.server_cpus.as_deref(),
+                client_cpus: args.client_cpus.as_deref(),
+            },
+        )?),
+        None => None,
+    };
+    let choice = choose_launcher(
+        args.launcher.or(resumed.as_ref().map(|r| r.launcher)),
+        &root,
+    );
+    let (targets, suite, server_cpus, client_cpus) = match resumed {
+        Some(r) => (r.targets, r.suite, Some(r.server_cpus), Some(r.client_cpus)),
+        None => (
+            args.targets,
+            args.suite.unwrap_or_else(|| "article".into()),
+            args.server_cpus,
+            args.client_cpus,
+        ),
+    };
     let options = RunOptions {
         cache_root: cache_root(&root),
         root,
-        targets: args.targets,
-        suite: args.suite,
+        targets,
+        suite,
         launcher: choice.launcher,
         image_options: ImageOptions {
             base_image: args.base_image,
             ..ImageOptions::default()
         },
-        server_cpus: args.server_cpus.unwrap_or_else(default_server_cpus),
-        client_cpus: args.client_cpus.unwrap_or_else(default_client_cpus),
+        server_cpus: server_cpus.unwrap_or_else(default_server_cpus),
+        client_cpus: client_cpus.unwrap_or_else(default_client_cpus),
         workers: args.workers,
         out: args.out,
         resume: args.resume,
         rtbench_version: env!("CARGO_PKG_VERSION").to_string(),
         ready_timeout: Duration::from_secs(args.ready_timeout),
     };
-    let bar = if args.quiet {
+    let plain = crate::progress::plain(args.quiet);
+    let bar = if plain {
         ProgressBar::hidden()
     } else {
         crate::progress::bar()
     };
-    let quiet = args.quiet;
     let mut on_progress = |event: Progress| match event {
         Progress::Planned { steps, estimate } => {
             bar.set_length(steps);
-            bar.println(format!(
+            let line = format!(
                 "{steps} steps planned, about {} min",
                 estimate.as_secs().div_ceil(60)
-            ));
+            );
+            if plain {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
         }
         Progress::Target { target, message } => {
-            if quiet {
+            if plain {
                 eprintln!("{target}: {message}");
             } else {
                 bar.set_message(format!("{target}: {message}"));
@@ -118,7 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "{} {target} {cell} trial {trial}: {headline}",
                 if ok { "ok  " } else { "FAIL" }
             );
-            if quiet {
+            if plain {
                 eprintln!("{line}");
             } else {
                 bar.println(line);

@@ -45,6 +45,7 @@ fn run_json_records_every_scenario_default() {
         finished_at: None,
         environment: describe_environment("0", tmp.path(), "native", placement),
         suite: plan.suite_info(),
+        chosen_targets: Vec::new(),
         targets: Vec::new(),
         trials: Vec::new(),
     };

@@ -1,12 +1,14 @@
-//! `rtbench run` end to end against real targets: the quick suite on every target available here,
-//! a target killed mid-scenario, and SIGINT followed by `--resume`.
+//! `rtbench run` end to end against real targets: the quick suite on a representative subset of
+//! the targets (a compiled server, Go, Node and Python: `.ci/run` runs every target's quick suite
+//! from containers, so this one stays CI-sized), a target killed mid-scenario, and SIGINT followed
+//! by `--resume`.
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rtbench_results::{TargetStatus, TrialStatus};
 
-use crate::util::{processes_mentioning, read_run, repo, rtbench, serial};
+use crate::util::{leaked_servers, read_run, repo, rtbench, serial};
 
 /// A scratch root holding `scenarios/` (the shipped ones plus `suites/test.toml`) and copies of
 /// the named targets; `edit` may rewrite a copied manifest.
@@ -50,7 +52,8 @@ fn scratch_root(
     root
 }
 
-/// `rtbench run` of the scratch root's `test` suite into `out`.
+/// `rtbench run` of the scratch root's `test` suite into `out`. No `--quiet`: stderr is no
+/// terminal here, so the plain lines come by default.
 fn test_suite(root: &Path, out: &Path) -> Command {
     let mut command = rtbench();
     command
@@ -60,7 +63,6 @@ fn test_suite(root: &Path, out: &Path) -> Command {
             "native",
             "--suite",
             "test",
-            "--quiet",
             "--no-report",
         ])
         .arg("--root")
@@ -70,21 +72,18 @@ fn test_suite(root: &Path, out: &Path) -> Command {
     command
 }
 
+/// The quick suite's targets here: one of each kind of runtime. Every one must be measured.
+const QUICK_TARGETS: [&str; 4] = ["axum", "go-nethttp", "node-http", "fastapi"];
+
 #[test]
-fn quick_suite_end_to_end_on_every_native_target() {
+fn quick_suite_end_to_end_on_representative_native_targets() {
     let _serial = serial();
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("run");
     let status = rtbench()
-        .args([
-            "run",
-            "--launcher",
-            "native",
-            "--suite",
-            "quick",
-            "--quiet",
-            "--no-report",
-        ])
+        .args(["run", "--launcher", "native", "--suite", "quick", "--quiet"])
+        .arg("--targets")
+        .arg(QUICK_TARGETS.join(","))
         .arg("--out")
         .arg(&dir)
         .current_dir(repo())
@@ -112,9 +111,10 @@ fn quick_suite_end_to_end_on_every_native_target() {
         }
     }
     assert!(status.success(), "rtbench run exited {status}");
-    assert!(
-        measured.len() >= 5,
-        "every target but node-uws runs here: {:?}",
+    assert_eq!(
+        measured.len(),
+        QUICK_TARGETS.len(),
+        "each of them runs here: {:?}",
         run.targets
     );
     for target in &measured {
@@ -150,14 +150,56 @@ fn quick_suite_end_to_end_on_every_native_target() {
             }
         }
     }
-    let csv_rows = csv::Reader::from_path(dir.join("summary.csv"))
-        .unwrap()
-        .records()
-        .count();
-    assert_eq!(csv_rows, run.trials.len());
+    summary_csv_matches_the_catalogue(&dir, &run);
+    // The report of a real run: rendered at the end (no --no-report here), naming every target.
+    let html = std::fs::read_to_string(dir.join("report/report.html")).expect("report.html");
+    let markdown = std::fs::read_to_string(dir.join("report/report.md")).expect("report.md");
+    for target in &measured {
+        assert!(
+            html.contains(&target.name) && markdown.contains(&target.name),
+            "the report names {}",
+            target.name
+        );
+    }
+    let leaked = leaked_servers(&QUICK_TARGETS);
+    assert!(leaked.is_empty(), "servers left running: {leaked:?}");
+}
+
+/// summary.csv: the catalogue's header, one row per trial, and each row's run id and metric
+/// cells equal to run.json's figures as the catalogue formats them.
+fn summary_csv_matches_the_catalogue(dir: &Path, run: &rtbench_results::Run) {
+    let mut reader = csv::Reader::from_path(dir.join("summary.csv")).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, rtbench_results::summary_header());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), run.trials.len());
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for (row, trial) in rows.iter().zip(&run.trials) {
+        assert_eq!(&row[column("run_id")], run.run_id);
+        assert_eq!(&row[column("target")], trial.target);
+        assert_eq!(&row[column("scenario")], trial.scenario);
+        for metric in rtbench_results::Metric::all() {
+            let cell = &row[column(metric.column())];
+            match metric.value(trial) {
+                Some(v) => {
+                    let parsed: f64 = cell
+                        .parse()
+                        .unwrap_or_else(|_| panic!("{}: '{cell}' is no number", metric.column()));
+                    assert!(
+                        (parsed - v).abs() <= v.abs() * 1e-3 + 1e-3,
+                        "{} {} {}: csv {parsed}, run.json {v}",
+                        trial.target,
+                        trial.scenario,
+                        metric.column()
+                    );
+                }
+                None => assert!(cell.is_empty(), "{}: '{cell}'", metric.column()),
+            }
+        }
+    }
     assert!(
-        processes_mentioning(&repo().join(".cache/targets").display().to_string()).is_empty(),
-        "servers left running"
+        header.iter().any(|h| h.starts_with("client_cpu")),
+        "client CPU columns: {header:?}"
     );
 }
 
@@ -214,16 +256,23 @@ fn a_target_killed_mid_scenario_is_recorded_and_the_run_goes_on() {
         healthy.iter().all(|t| t.status == TrialStatus::Ok),
         "{healthy:?}"
     );
-    assert!(processes_mentioning(&root.path().display().to_string()).is_empty());
+    let leaked = leaked_servers(&["go-crashy", "go-nethttp"]);
+    assert!(leaked.is_empty(), "servers left running: {leaked:?}");
 }
 
 #[test]
 fn sigint_keeps_finished_trials_and_resume_completes_the_run() {
     let _serial = serial();
     let suite = "name = \"test\"\ntrials = 2\n[[scenario]]\nname = \"plaintext\"\nvariants = [\"c64\"]\nduration = \"1s\"\nwarmup = \"0s\"\n[[scenario]]\nname = \"json\"\nvariants = [\"c64\"]\nduration = \"1s\"\nwarmup = \"0s\"\n";
-    let root = scratch_root(suite, &[("go-nethttp", "go-nethttp")], |_, m| m);
+    // Two targets in the root, one chosen: a resume must measure only the chosen one.
+    let root = scratch_root(
+        suite,
+        &[("go-nethttp", "go-nethttp"), ("go-nethttp", "go-other")],
+        |_, m| m,
+    );
     let dir = root.path().join("run");
     let mut child = test_suite(root.path(), &dir)
+        .args(["--targets", "go-nethttp"])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -245,30 +294,48 @@ fn sigint_keeps_finished_trials_and_resume_completes_the_run() {
         "finished trials are on disk"
     );
     assert!(interrupted.trials.len() < 4, "the run was cut short");
-    let cache = repo()
-        .join(".cache/targets/go-nethttp")
-        .display()
-        .to_string();
-    assert!(
-        processes_mentioning(&cache).is_empty(),
-        "no server survives SIGINT"
-    );
+    let leaked = leaked_servers(&["go-nethttp"]);
+    assert!(leaked.is_empty(), "no server survives SIGINT: {leaked:?}");
+    assert_eq!(interrupted.chosen_targets, ["go-nethttp"]);
 
-    let status = rtbench()
-        .args([
-            "run",
-            "--launcher",
-            "native",
-            "--quiet",
-            "--no-report",
-            "--root",
-        ])
-        .arg(root.path())
-        .arg("--resume")
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let resume = |flags: &[&str]| {
+        rtbench()
+            .args(["run", "--no-report", "--root"])
+            .arg(root.path())
+            .arg("--resume")
+            .arg(&dir)
+            .args(flags)
+            .output()
+            .unwrap()
+    };
+    for (flags, refusal) in [
+        (&["--targets", "axum"][..], "--targets axum differs"),
+        (&["--suite", "quick"][..], "--suite quick differs"),
+        (&["--launcher", "docker"][..], "--launcher docker differs"),
+        (&["--server-cpus", "0"][..], "--server-cpus CPUs 0 differs"),
+    ] {
+        let refused = resume(flags);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(
+            stderr.contains(refusal) && stderr.lines().count() == 1,
+            "one line naming the flag: {stderr}"
+        );
+        assert_eq!(
+            read_run(&dir),
+            interrupted,
+            "a refused resume writes nothing"
+        );
+    }
+
+    // Flags that agree are accepted; the launcher and placement come from run.json.
+    let resumed_run = resume(&["--targets", "go-nethttp", "--suite", "test"]);
+    let stderr = String::from_utf8_lossy(&resumed_run.stderr);
+    assert!(resumed_run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("ok   go-nethttp json/c64 trial 2: "),
+        "without a terminal, one plain line per step: {stderr}"
+    );
     let resumed = read_run(&dir);
     assert_eq!(
         resumed.trials.len(),
@@ -282,6 +349,30 @@ fn sigint_keeps_finished_trials_and_resume_completes_the_run() {
         );
     }
     assert!(resumed.finished_at.is_some());
+
+    // Interrupted while provisioning: run.json holds the choice and nothing else yet.
+    let early = root.path().join("early");
+    std::fs::create_dir_all(&early).unwrap();
+    let mut nothing_done = interrupted.clone();
+    nothing_done.targets.clear();
+    nothing_done.trials.clear();
+    std::fs::write(
+        early.join("run.json"),
+        serde_json::to_vec(&nothing_done).unwrap(),
+    )
+    .unwrap();
+    let status = rtbench()
+        .args(["run", "--no-report", "--root"])
+        .arg(root.path())
+        .arg("--resume")
+        .arg(&early)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let completed = read_run(&early);
+    let measured: Vec<_> = completed.targets.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(measured, ["go-nethttp"], "only the chosen target");
+    assert_eq!(completed.trials.len(), 4);
 }
 
 /// `rtbench compare a b`: its exit code and the rps row of its markdown.

@@ -27,8 +27,8 @@ pub fn rtbench() -> Command {
 }
 
 pub fn read_run(dir: &Path) -> Run {
-    let text = std::fs::read(dir.join("run.json")).unwrap();
-    serde_json::from_slice(&text).unwrap()
+    let text = std::fs::read_to_string(dir.join("run.json")).unwrap();
+    rtbench_results::parse_run(&text).unwrap()
 }
 
 /// Processes whose command line mentions `needle`, as "pid: command line".
@@ -47,4 +47,21 @@ pub fn processes_mentioning(needle: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// Servers of these targets still running: a native server's command is its runtime or binary
+/// under the target's cache folder (`.cache/targets/<name>/`), so a leaked one shows it.
+pub fn leaked_servers(targets: &[&str]) -> Vec<String> {
+    targets
+        .iter()
+        .flat_map(|name| {
+            processes_mentioning(
+                &repo()
+                    .join(".cache/targets")
+                    .join(name)
+                    .display()
+                    .to_string(),
+            )
+        })
+        .collect()
 }
