@@ -37,7 +37,7 @@ pub struct VerifyArgs {
     base_image: String,
     /// CPUs the server is pinned to.
     #[arg(long, value_parser = parse_cpu_list)]
-    server_cpus: Option<Vec<usize>>,
+    server_cpus: Option<::std::vec::Vec<usize>>,
     /// Seconds to wait for /health.
     #[arg(long, default_value_t = 120)]
     ready_timeout: u64,

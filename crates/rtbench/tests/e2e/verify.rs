@@ -189,3 +189,27 @@ fn no_docker_daemon_means_native_said_in_one_line() {
     assert!(lines[0].contains(&dead.display().to_string()), "{stderr}");
     assert!(lines[0].contains("private.sock"), "{stderr}");
 }
+
+/// Regression: `verify --server-cpus 1` panicked inside clap (an `Option<Vec<_>>` flag is read as
+/// repeated values); a CPU list is one value and the run gets as far as naming the bad target.
+#[test]
+fn verify_takes_a_cpu_list() {
+    let output = rtbench()
+        .args([
+            "verify",
+            "no-such-target",
+            "--server-cpus",
+            "1",
+            "--launcher",
+            "native",
+        ])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("unknown target 'no-such-target'"),
+        "{stderr}"
+    );
+}
