@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::HarnessError;
+use crate::scenario::toml_message;
 
 /// A reference server, as its manifest describes it.
 #[derive(Debug, Clone, Deserialize)]
@@ -116,8 +117,8 @@ impl Target {
     pub fn load(dir: &Path) -> Result<Target, HarnessError> {
         let path = dir.join("target.toml");
         let text = std::fs::read_to_string(&path).map_err(|e| HarnessError::io(&path, e))?;
-        let mut target: Target =
-            toml::from_str(&text).map_err(|e| HarnessError::config(&path, toml_message(&e)))?;
+        let mut target: Target = toml::from_str(&text)
+            .map_err(|e| HarnessError::config(&path, toml_message(&text, &e)))?;
         let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         if target.name != folder {
             return Err(HarnessError::config(
@@ -246,15 +247,6 @@ impl Target {
     }
 }
 
-/// toml's messages span several lines; the first names the key and line, which is what a user needs.
-pub(crate) fn toml_message(err: &toml::de::Error) -> String {
-    let mut message = err.message().to_string();
-    if let Some(span) = err.span() {
-        message = format!("{message} (at byte {})", span.start);
-    }
-    message
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +307,17 @@ version = "echo 1"
         let err = Target::load(&dir).unwrap_err().to_string();
         assert!(err.contains("target.toml"), "{err}");
         assert!(err.contains("bogus"), "{err}");
+    }
+
+    /// Regression (issue 14.11): manifest errors gave a byte offset; they give line:column.
+    #[test]
+    fn a_toml_error_names_its_line_and_column() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lines = GOOD.lines().count();
+        let dir = write_manifest(tmp.path(), "demo", &format!("{GOOD}\nport = = 1\n"));
+        let err = Target::load(&dir).unwrap_err().to_string();
+        assert!(err.contains(&format!("{}:", lines + 2)), "{err}");
+        assert!(!err.contains("byte"), "{err}");
     }
 
     #[test]
