@@ -19,7 +19,8 @@ use crate::stream::Stream;
 use crate::stream_figures::StreamFigures;
 use crate::summary::{Ended, ErrorCounts, Model, Summary};
 use crate::sys::{self, Timer};
-use crate::worker::{Plan, Worker, WorkerOut};
+use crate::worker::{Plan, Worker};
+use crate::worker_out::WorkerOut;
 
 /// At most this long for the first connection, which tells a dead target from a live one.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);

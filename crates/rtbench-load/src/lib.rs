@@ -67,6 +67,7 @@ mod config;
 mod engine;
 mod error;
 mod hist;
+mod request;
 mod response;
 mod schedule;
 mod sse;
@@ -75,6 +76,7 @@ mod stream_figures;
 mod summary;
 mod sys;
 mod worker;
+mod worker_out;
 
 pub use agent::{
     merge_agents, read_agent_output, split, write_agent_output, AgentInterval, AgentOutput,

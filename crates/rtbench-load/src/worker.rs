@@ -6,7 +6,6 @@
 //! read that returns less than the buffer is taken to have drained the socket (a new arrival raises
 //! a new edge), so there is no extra read ending in `EAGAIN`.
 
-use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,9 +23,9 @@ use crate::error::Rejection;
 use crate::hist::{self, IntervalReport};
 use crate::response::{Response, ResponseEvent, ResponseParser};
 use crate::schedule::{BodyVerdict, Schedule, WallClock};
-use crate::stream_figures::StreamFigures;
 use crate::summary::{Ended, ErrorCounts};
 use crate::sys::{self, Timer};
+use crate::worker_out::{Class, WorkerOut};
 
 /// Timeouts, reconnect back-offs and interval boundaries are checked this often (a coarse scan, so
 /// nothing per request depends on the number of connections).
@@ -58,44 +57,6 @@ pub(crate) struct Plan {
 
 /// Status codes are three digits; one counter each, so counting never allocates.
 const STATUS_SLOTS: usize = 1000;
-
-/// Failed attempts by class, while measuring.
-#[derive(Clone, Copy)]
-enum Class {
-    Connect,
-    Read,
-    Write,
-    Timeout,
-    Parse,
-    ContentType,
-}
-
-/// What a worker measured.
-pub(crate) struct WorkerOut {
-    pub latency: Histogram<u64>,
-    pub uncorrected: Option<Histogram<u64>>,
-    pub requests: u64,
-    pub ok: u64,
-    pub bytes: u64,
-    pub errors: ErrorCounts,
-    pub cpu_ns: u64,
-    /// From the start of the measured window to the worker's end.
-    pub measured_ns: u64,
-    pub unsent: u64,
-    pub stream: Option<StreamFigures>,
-    /// Some connect failed with EMFILE/ENFILE.
-    pub out_of_files: bool,
-    pub ended: Ended,
-    /// Wall-clock start of the measured window, ns since the Unix epoch.
-    pub start_wall_ns: u64,
-    /// Connections established before the clock started, and how long that took.
-    pub established: u64,
-    pub connect_ns: u64,
-    /// Completed measured responses by status code.
-    pub status_codes: BTreeMap<u16, u64>,
-    /// Rejected responses by reason.
-    pub reasons: Vec<(Rejection, u64)>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {

@@ -39,15 +39,18 @@ mod html;
 mod markdown;
 mod model;
 mod output;
+mod palette;
 mod plot;
 mod raster;
 mod read;
+mod relay_findings;
 mod report;
 mod stats;
 mod streaming;
 mod survey;
 mod table;
 mod trend;
+mod variant_label;
 
 pub use bootstrap::{median_change_interval, Interval, Rng, DEFAULT_RESAMPLES, DEFAULT_SEED};
 pub use compare::{

@@ -4,8 +4,12 @@
 
 use rtbench_results::{Metric, Model, Run, TargetStatus, Trial, TrialStatus};
 
+pub(crate) use crate::palette::Rgb;
+use crate::palette::{SPARE_COLOURS, TARGET_COLOURS};
 use crate::stats::{self, Spread};
 use crate::survey::{self, Direction, SurveyRow, SURVEY, UNMEASURED_MEMORY_ROWS};
+use crate::variant_label::natural_key;
+pub(crate) use crate::variant_label::{thousands, variant_label};
 use rtbench_results::Unit;
 
 /// Scenario names the runner uses (design.md); the report knows what each one measures.
@@ -18,25 +22,6 @@ pub(crate) mod scenario {
     pub const SSE: &str = "sse";
     pub const SSE_RELAY: &str = "sse-relay";
 }
-
-/// An RGB colour.
-pub(crate) type Rgb = (u8, u8, u8);
-
-/// One colour per runtime across every chart (Okabe–Ito, readable with colour-blindness).
-const TARGET_COLOURS: [(&str, Rgb); 10] = [
-    ("axum", (0xD5, 0x5E, 0x00)),
-    ("go-nethttp", (0x56, 0xB4, 0xE9)),
-    ("bun", (0xCC, 0x79, 0xA7)),
-    ("node-uws", (0x00, 0x9E, 0x73)),
-    ("node-http", (0x00, 0x72, 0xB2)),
-    ("fastapi", (0xE6, 0x9F, 0x00)),
-    ("node-cluster", (0x33, 0x22, 0x88)),
-    ("deno", (0x22, 0x22, 0x22)),
-    ("workerd", (0x88, 0x22, 0x55)),
-    ("hono-bun", (0x99, 0x99, 0x33)),
-];
-/// For targets beyond the ten reference servers, in order of appearance.
-const SPARE_COLOURS: [Rgb; 3] = [(0x44, 0xAA, 0x99), (0x55, 0x55, 0x55), (0xAA, 0x44, 0x99)];
 
 /// One run and the figures derived from it (targets, scenarios, cells, the survey's tables):
 /// what tables and charts read. [`Report`](crate::Report) adds the charts.
@@ -792,129 +777,5 @@ impl RunFigures {
             rows,
             scenario_present: self.scenario(scenario).is_some(),
         }
-    }
-}
-
-/// The relay's yes/no findings over a cell's ok trials.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct RelayFindings {
-    pub trials: usize,
-    /// Trials in which tokens arrived in bursts.
-    pub buffering: usize,
-    /// The first buffering trial's evidence, else the first trial's.
-    pub evidence: String,
-    /// Upstream requests never closed, summed over the trials.
-    pub leaked: u64,
-    /// Upstream connections still open after every client left, worst trial.
-    pub upstream_open_after: u64,
-}
-
-impl RunFigures {
-    /// The relay findings of one cell; `None` when no ok trial carries relay figures.
-    pub(crate) fn relay_findings(
-        &self,
-        scenario: &str,
-        variant: &str,
-        target: &str,
-    ) -> Option<RelayFindings> {
-        let relays: Vec<&rtbench_results::RelayStats> = self
-            .run
-            .trials
-            .iter()
-            .filter(|t| {
-                t.target == target
-                    && t.scenario == scenario
-                    && t.variant == variant
-                    && t.status == TrialStatus::Ok
-            })
-            .filter_map(|t| t.relay())
-            .collect();
-        let first = relays.first()?;
-        let buffering = relays.iter().filter(|r| r.buffering).count();
-        Some(RelayFindings {
-            trials: relays.len(),
-            buffering,
-            evidence: relays
-                .iter()
-                .find(|r| r.buffering)
-                .unwrap_or(first)
-                .buffering_evidence
-                .clone(),
-            leaked: relays.iter().map(|r| r.leaked).sum(),
-            upstream_open_after: relays
-                .iter()
-                .map(|r| r.upstream_open_after)
-                .max()
-                .unwrap_or(0),
-        })
-    }
-}
-
-/// A variant in words: `c64` → "64 conns", `k10000` → "10k idle conns", `s100` → "100
-/// streams", `r10000` → "10k req/s"; other names are shown as they are. Thousands are written `k`, never with a comma
-/// that small type turns into a European thousands point.
-pub(crate) fn variant_label(variant: &str) -> String {
-    let (prefix, rest) = variant.split_at(variant.len().min(1));
-    let Ok(n) = rest.parse::<u64>() else {
-        return variant.to_string();
-    };
-    let n = if n >= 1000 && n % 1000 == 0 {
-        format!("{}k", n / 1000)
-    } else {
-        n.to_string()
-    };
-    match prefix {
-        "c" => format!("{n} conns"),
-        "k" => format!("{n} idle conns"),
-        "s" => format!("{n} streams"),
-        "r" => format!("{n} req/s"),
-        _ => variant.to_string(),
-    }
-}
-
-/// 10000 → "10,000".
-pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Sort key that orders `c64` before `c256` and `k1000` before `k10000`.
-fn natural_key(s: &str) -> (String, u64, String) {
-    let digits_at = s.find(|c: char| c.is_ascii_digit()).unwrap_or(s.len());
-    let (prefix, rest) = s.split_at(digits_at);
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    let number = rest[..end].parse().unwrap_or(0);
-    (prefix.to_string(), number, rest[end..].to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn variants_sort_naturally() {
-        let mut v = vec!["s10000", "s100", "s1000"];
-        v.sort_by_key(|s| natural_key(s));
-        assert_eq!(v, ["s100", "s1000", "s10000"]);
-    }
-
-    #[test]
-    fn variants_in_words() {
-        assert_eq!(variant_label("c64"), "64 conns");
-        assert_eq!(variant_label("k10000"), "10k idle conns");
-        assert_eq!(variant_label("s1500"), "1500 streams");
-        assert_eq!(variant_label("s100"), "100 streams");
-        assert_eq!(variant_label("r10000"), "10k req/s");
-        assert_eq!(variant_label("warm"), "warm");
-        assert_eq!(variant_label(""), "");
     }
 }
