@@ -3,8 +3,8 @@
 #
 #   bench/gate-power.sh [--pairs N] [--trials "3 5"] [--duration 2s] [--out DIR] [--rtbench BIN]
 #
-# Method: node-http (native, Node 22) is run under a known handicap: RTBENCH_HANDICAP_US makes its
-# server spin that many µs of CPU per request before answering. First a calibration run (no
+# Method: node-http (native, Node 22) is run under a known handicap: RTBENCH_HANDICAP_NS makes its
+# server spin that many ns of CPU per request before answering. First a calibration run (no
 # handicap) measures its plaintext req/s R; a drop of f in req/s needs an extra
 # (1/(1−f) − 1)/R seconds per request, so −5% and −10% get their own handicaps. Then, for each trial
 # count T and each case (A/A: handicap 0 against 0; A/B: 0 against the −5% and −10% handicaps),
@@ -44,7 +44,7 @@ suite() { # $1 = trials
     echo "$out/suite-$1.toml"
 }
 run() { # $1 = handicap µs, $2 = trials, $3 = out dir
-    RTBENCH_HANDICAP_US="$1" "$rtbench" run --launcher native --targets node-http \
+    RTBENCH_HANDICAP_NS="$1" "$rtbench" run --launcher native --targets node-http \
         --suite "$(suite "$2")" --root "$root" --out "$3" --quiet --no-report \
         || die "rtbench run failed ($3)"
 }
@@ -52,18 +52,19 @@ run() { # $1 = handicap µs, $2 = trials, $3 = out dir
 run 0 1 "$out/calibration"
 rps=$(jq '[.trials[] | select(.status == "ok") | .outcome.load.rps] | max' "$out/calibration/run.json")
 [ "$rps" != null ] || die "calibration: no ok trial"
-handicap() { awk -v r="$rps" -v f="$1" 'BEGIN { printf "%d", (1 / (1 - f) - 1) / r * 1e6 + 0.5 }'; }
+handicap() { awk -v r="$rps" -v f="$1" 'BEGIN { printf "%d", (1 / (1 - f) - 1) / r * 1e9 + 0.5 }'; }
 h5=$(handicap 0.05)
 h10=$(handicap 0.10)
-echo "gate-power: calibration ${rps} req/s; handicaps: −5% = ${h5} µs, −10% = ${h10} µs per request"
+echo "gate-power: calibration ${rps} req/s; handicaps: −5% = ${h5} ns, −10% = ${h10} ns per request"
 
-printf '%-6s %-8s %6s %11s %10s %13s %12s\n' trials case pairs regression "no change" inconclusive improvement \
-    | tee "$out/table.txt"
+printf '%-6s %-8s %6s %11s %10s %13s %12s %14s\n' trials case pairs regression "no change" inconclusive improvement \
+    "median change" | tee "$out/table.txt"
 for t in $trials_list; do
     for case in "A/A:0" "-5%:$h5" "-10%:$h10"; do
         name=${case%%:*}
         h=${case#*:}
         declare -A n=([regression]=0 [no_change]=0 [inconclusive]=0 [improvement]=0)
+        changes=()
         for p in $(seq "$pairs"); do
             dir="$out/t$t-$(echo "$name" | tr -c 'a-zA-Z0-9' _)-$p"
             run 0 "$t" "$dir-base"
@@ -73,11 +74,16 @@ for t in $trials_list; do
             code=$?
             set -e
             [ "$code" -le 1 ] || die "compare failed ($dir)"
-            v=$(jq -r '[.cells[].metrics[] | select(.metric == "rps") | .verdict][0]' "$dir.json")
+            rps_metric='[.cells[].metrics[] | select(.metric == "rps")][0]'
+            v=$(jq -r "$rps_metric | .verdict" "$dir.json")
             n[$v]=$(( ${n[$v]:-0} + 1 ))
+            changes+=("$(jq -r "$rps_metric | .change" "$dir.json")")
         done
-        printf '%-6s %-8s %6s %11s %10s %13s %12s\n' "$t" "$name" "$pairs" "${n[regression]}" \
-            "${n[no_change]}" "${n[inconclusive]}" "${n[improvement]}" | tee -a "$out/table.txt"
+        # The handicap's real effect: the median of the pairs' measured req/s changes.
+        median=$(printf '%s\n' "${changes[@]}" | sort -g | awk '{ v[NR] = $1 } END {
+            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%+.1f%%", m * 100 }')
+        printf '%-6s %-8s %6s %11s %10s %13s %12s %14s\n' "$t" "$name" "$pairs" "${n[regression]}" \
+            "${n[no_change]}" "${n[inconclusive]}" "${n[improvement]}" "$median" | tee -a "$out/table.txt"
         unset n
     done
 done
