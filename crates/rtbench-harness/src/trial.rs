@@ -22,6 +22,10 @@ use crate::upstream::UpstreamServer;
 const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 /// `rate-10k` is "sustained" when the achieved rate is at least this share of the asked one.
 const SUSTAINED_SHARE: f64 = 0.98;
+/// RSS readings behind an idle figure (and the spread that says its resolution).
+const RSS_READINGS: usize = 5;
+/// RSS is counted in pages: no smaller rise can be seen.
+const PAGE_KIB: f64 = 4.0;
 
 /// What a trial needs besides the server and the scenario.
 pub(crate) struct TrialContext<'a> {
@@ -91,6 +95,13 @@ pub(crate) fn headline(trial: &Trial) -> String {
         Outcome::ColdStart { starts_ms } => {
             let ms: Vec<String> = starts_ms.iter().map(|m| format!("{m:.0}")).collect();
             return format!("cold start ms: {}", ms.join(", "));
+        }
+        Outcome::IdleConnections {
+            kib_per_connection,
+            resolution_kib: Some(resolution),
+            ..
+        } if kib_per_connection < resolution => {
+            return format!("< {resolution:.1} KiB per idle connection (resolution)")
         }
         Outcome::IdleConnections {
             kib_per_connection, ..
@@ -263,7 +274,8 @@ fn idle_connections(
     settle: Duration,
     variant: &Variant,
 ) -> Result<Outcome, String> {
-    let idle = idle_rss_kib(server);
+    let before = rss_readings(server);
+    let idle = mean(&before);
     let addr = server.base_url().trim_start_matches("http://").to_string();
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
     let wanted = variant.connections as usize;
@@ -301,13 +313,33 @@ fn idle_connections(
     }
     let sampler = Sampler::start(server.resources(), SAMPLE_EVERY, settle);
     std::thread::sleep(settle + Duration::from_millis(500));
-    let server = sampler.finish(idle, 0);
+    let stats = sampler.finish(idle, 0);
+    let mut while_held = rss_readings(server);
+    if stats.samples > 0 {
+        // The sampler's window counts too: its peak is one of its readings, its mean lies
+        // between them.
+        while_held.extend([stats.rss_peak_kib, stats.rss_mean_kib]);
+    }
     drop(held);
-    let kib_per_connection = (server.rss_mean_kib - idle).max(0.0) / wanted as f64;
+    let rise_kib = stats.rss_mean_kib - idle;
     Ok(Outcome::IdleConnections {
-        server,
-        kib_per_connection,
+        kib_per_connection: rise_kib.max(0.0) / wanted as f64,
+        resolution_kib: Some(resolution_kib(&before, &while_held, rise_kib) / wanted as f64),
+        server: stats,
     })
+}
+
+/// The smallest RSS rise the idle-connections figure can tell from noise, KiB (before dividing
+/// by the connections): the spread of the readings before plus the spread of those while held,
+/// at least one page (RSS moves in pages), and at least the drop when RSS fell while the
+/// connections were held (a collection or a trim happened, so the rise was hidden).
+fn resolution_kib(before: &[f64], held: &[f64], rise_kib: f64) -> f64 {
+    let spread = |r: &[f64]| {
+        let max = r.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let min = r.iter().copied().fold(f64::INFINITY, f64::min);
+        (max - min).max(0.0)
+    };
+    (spread(before) + spread(held)).max(PAGE_KIB).max(-rise_kib)
 }
 
 fn cold_start(context: &TrialContext<'_>, starts: u32) -> Result<Outcome, String> {
@@ -325,15 +357,24 @@ fn cold_start(context: &TrialContext<'_>, starts: u32) -> Result<Outcome, String
 
 /// RSS before load: the mean of a few readings, so one allocation spike does not count.
 fn idle_rss_kib(server: &Server) -> f64 {
+    mean(&rss_readings(server))
+}
+
+/// A few RSS readings 50 ms apart, KiB.
+fn rss_readings(server: &Server) -> Vec<f64> {
     let source = server.resources();
-    let mut sum = 0.0;
-    for i in 0..3 {
-        if i > 0 {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        sum += source.read().rss_kib;
-    }
-    sum / 3.0
+    (0..RSS_READINGS)
+        .map(|i| {
+            if i > 0 {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            source.read().rss_kib
+        })
+        .collect()
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
 }
 
 /// The one place the harness calls the engine: hdr interval log to `hdr_path`, the engine's
@@ -351,4 +392,24 @@ fn run_engine(builder: LoadBuilder, hdr_path: &Path) -> Result<LoadResult, Strin
     hlog.flush()
         .map_err(|e| format!("{}: {e}", hdr_path.display()))?;
     Ok(load_result(&summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_resolution_is_the_noise_of_the_readings() {
+        // Steady readings: one page is the least RSS can show.
+        assert_eq!(resolution_kib(&[100.0; 5], &[140.0; 5], 40.0), PAGE_KIB);
+        // Readings that wander: their spreads add.
+        let before = [100.0, 180.0, 120.0];
+        let held = [900.0, 1_000.0, 950.0];
+        assert_eq!(resolution_kib(&before, &held, 830.0), 180.0);
+        // RSS fell while the connections were held (a collection): the fall hid the rise.
+        assert_eq!(
+            resolution_kib(&[5_000.0; 3], &[2_000.0; 3], -3_000.0),
+            3_000.0
+        );
+    }
 }

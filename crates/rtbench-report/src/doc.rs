@@ -4,7 +4,7 @@
 use crate::model::Claim;
 use crate::report::Report;
 use crate::table::{self, Table};
-use crate::{headline, streaming};
+use crate::{cells, headline, streaming};
 
 /// One block of the document.
 #[derive(Debug, Clone)]
@@ -74,6 +74,14 @@ fn how_measured(section: &str) -> &'static str {
              runs also record the coordinated-omission-corrected latency from each request's due \
              time."
         }
+        "cells" => {
+            "One table per scenario and load shape, a row per target. Each figure: the median \
+             over the trials, (min–max of the trials) when they read differently; the unit is \
+             in the header. Only what tells the cells apart is shown: a column equal in every \
+             cell is said once below its table, and every other figure of every trial (all \
+             latency percentiles, uncorrected latency, peak RSS, PSS, cores used, client CPU \
+             seconds, errors by class, responses by status code) is a column of summary.csv."
+        }
         _ => "",
     }
 }
@@ -117,7 +125,7 @@ pub(crate) fn outline(report: &Report) -> Vec<Block> {
             ))),
             "streaming" => out.extend(streaming::blocks(report)),
             "cells" => {
-                for t in table::scenarios(report) {
+                for t in cells::tables(report) {
                     out.push(Block::Table(t));
                 }
                 continue;

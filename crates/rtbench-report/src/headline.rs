@@ -3,7 +3,9 @@
 
 use rtbench_results::{KindSettings, TargetStatus, Unit};
 
-use crate::model::{Claim, ClaimRow, Figure, Measure, Missing, RunFigures, Verdict};
+use crate::model::{
+    scenario, variant_label, Claim, ClaimRow, Figure, Measure, Missing, RunFigures,
+};
 use crate::stats;
 
 /// One line: what ran (suite, scenarios, targets, trials, cell length, warm-up).
@@ -70,17 +72,6 @@ pub(crate) fn place(report: &RunFigures) -> String {
     )
 }
 
-/// The survey's verdict as a short clause, or `None` when the row was not judged.
-fn verdict_clause(claim: Claim, v: &Verdict) -> Option<String> {
-    match v {
-        Verdict::Judged(d) => Some(claim.words(*d).to_string()),
-        Verdict::Inconclusive(d, why) => {
-            Some(format!("inconclusive ({}?): {why}", claim.words(*d)))
-        }
-        Verdict::NotMeasured(_) => None,
-    }
-}
-
 fn claimed_ratio(row: &ClaimRow) -> String {
     match row.survey_ratio {
         Some((lo, Some(hi))) if (hi - lo).abs() < 1e-9 => format!("{lo:.2}×"),
@@ -129,7 +120,7 @@ pub(crate) fn findings(report: &RunFigures) -> Vec<String> {
                 r.ratio.expect("measured"),
                 claimed_ratio(r)
             );
-            if let Some(v) = verdict_clause(claim, &r.verdict) {
+            if let Some(v) = r.verdict.words(claim) {
                 s = format!("{s}, {v}");
             }
             others.push(s);
@@ -142,7 +133,9 @@ pub(crate) fn findings(report: &RunFigures) -> Vec<String> {
             "{best_word} in {what}: {} at {}{}. Relative to it: {}.",
             label(best),
             unit.format(median(best)),
-            verdict_clause(claim, &best.verdict).map_or(String::new(), |v| format!(" ({v})")),
+            best.verdict
+                .words(claim)
+                .map_or(String::new(), |v| format!(" ({v})")),
             if others.is_empty() {
                 "no other target measured".to_string()
             } else {
@@ -150,8 +143,59 @@ pub(crate) fn findings(report: &RunFigures) -> Vec<String> {
             }
         ));
     }
+    out.extend(idle_connections(report));
     out.extend(caveats(report));
     out
+}
+
+/// Memory per idle connection per target, at the most connections the run held (the
+/// 10,000-connection variant where it ran: the larger the rise, the less the sampler's noise
+/// weighs), a figure below its resolution said so.
+fn idle_connections(report: &RunFigures) -> Option<String> {
+    let sc = report.scenario(scenario::IDLE)?;
+    let settings = report
+        .run()
+        .suite
+        .settings
+        .iter()
+        .find(|s| s.name == sc.name);
+    let held = |v: &str| {
+        settings
+            .and_then(|s| s.variants.iter().find(|x| x.name == v))
+            .map(|x| x.connections)
+    };
+    // Variants are in natural order, so without settings the last holds the most.
+    let variant = sc.variants.iter().max_by_key(|v| held(v.as_str()))?;
+    let figures: Vec<String> = report
+        .targets
+        .iter()
+        .filter_map(
+            |t| match report.figure(&sc.name, variant, t, Measure::KibPerConnection) {
+                Figure::Measured(m) => Some(format!(
+                    "{} {}",
+                    t.label,
+                    Unit::Kibibytes.format(m.spread.median)
+                )),
+                Figure::Missing(why @ Missing::BelowResolution(_)) => {
+                    Some(format!("{} {}", t.label, why.describe()))
+                }
+                Figure::Missing(_) => None,
+            },
+        )
+        .collect();
+    if figures.is_empty() {
+        return None;
+    }
+    let with = variant_label(variant);
+    let with = if with.is_empty() {
+        String::new()
+    } else {
+        format!(" with {with} held")
+    };
+    Some(format!(
+        "Memory per idle keep-alive connection{with}: {}.",
+        figures.join("; ")
+    ))
 }
 
 /// The caveats a reader must weigh: client-bound and not-sustained cells, missing targets,

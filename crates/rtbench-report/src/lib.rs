@@ -30,7 +30,9 @@
 //! assert!(String::from_utf8(md).unwrap().contains("**What:** suite `quick`"));
 //! ```
 mod bootstrap;
+mod cells;
 mod chart;
+mod claim;
 mod compare;
 mod doc;
 mod error;

@@ -4,10 +4,11 @@
 
 use rtbench_results::{Metric, Model, Run, TargetStatus, Trial, TrialStatus};
 
+pub(crate) use crate::claim::{Claim, ClaimRow, ClaimTable, Verdict};
 pub(crate) use crate::palette::Rgb;
 use crate::palette::{SPARE_COLOURS, TARGET_COLOURS};
 use crate::stats::{self, Spread};
-use crate::survey::{self, Direction, SurveyRow, SURVEY, UNMEASURED_MEMORY_ROWS};
+use crate::survey::{self, SurveyRow, SURVEY};
 use crate::variant_label::natural_key;
 pub(crate) use crate::variant_label::{thousands, variant_label};
 use rtbench_results::Unit;
@@ -61,7 +62,6 @@ pub(crate) enum Pct {
     P99,
     P999,
     P9999,
-    Max,
 }
 
 impl Pct {
@@ -75,7 +75,7 @@ impl Pct {
         Pct::P9999,
     ];
 
-    /// The percentile as a fraction (max has none).
+    /// The percentile as a fraction.
     pub fn fraction(self) -> Option<f64> {
         match self {
             Pct::P50 => Some(0.5),
@@ -84,7 +84,6 @@ impl Pct {
             Pct::P99 => Some(0.99),
             Pct::P999 => Some(0.999),
             Pct::P9999 => Some(0.9999),
-            Pct::Max => None,
         }
     }
 
@@ -97,7 +96,6 @@ impl Pct {
             Pct::P99 => "p99",
             Pct::P999 => "p999",
             Pct::P9999 => "p9999",
-            Pct::Max => "max",
         }
     }
 
@@ -110,7 +108,6 @@ impl Pct {
             Pct::P99 => "p99_uncorrected",
             Pct::P999 => "p999_uncorrected",
             Pct::P9999 => "p9999_uncorrected",
-            Pct::Max => "max_uncorrected",
         }
     }
 
@@ -122,7 +119,6 @@ impl Pct {
             Pct::P99 => "p99",
             Pct::P999 => "p99.9",
             Pct::P9999 => "p99.99",
-            Pct::Max => "max",
         }
     }
 }
@@ -150,6 +146,8 @@ pub(crate) enum Measure {
     ColdStart,
     /// SSE events received as a percentage of those expected.
     EventsReceived,
+    /// The load generator's CPU use, % of its CPUs.
+    ClientCpu,
 }
 
 impl Measure {
@@ -171,6 +169,7 @@ impl Measure {
             Measure::AbortMs => "relay_abort_ms",
             Measure::ColdStart => "cold_start",
             Measure::EventsReceived => "sse_events_received_share",
+            Measure::ClientCpu => "client_cpu_share",
         })
     }
 
@@ -179,15 +178,18 @@ impl Measure {
         self.metric().value(t)
     }
 
-    /// Column header in the per-cell tables (unit included where it does not vary).
-    pub fn header(self) -> String {
+    /// Column header in the per-cell tables, without the unit (the table adds it).
+    pub fn header(self, open_model: bool) -> String {
         match self {
             Measure::Rps => "req/s".into(),
+            Measure::AchievedRate => "achieved req/s".into(),
+            Measure::Latency(p, true) if open_model => format!("{} corrected", p.label()),
             Measure::Latency(p, true) => format!("latency {}", p.label()),
             Measure::Latency(p, false) => format!("{} uncorrected", p.label()),
-            Measure::ServerMemory => "server RSS, MiB (mean)".into(),
-            Measure::Memory10k => "MiB at 10k req/s".into(),
-            Measure::ColdStart => "cold start".into(),
+            Measure::ServerMemory => "server RSS (mean)".into(),
+            Measure::CpuPerRequest => "server CPU per request".into(),
+            Measure::ClientCpu => "client CPU".into(),
+            Measure::ColdStart => "cold start (median)".into(),
             _ => self.metric().label().into(),
         }
     }
@@ -212,6 +214,9 @@ pub(crate) enum Missing {
     NotRun,
     /// Trials ran but did not record this figure.
     NoData,
+    /// The figure lies below what its measurement can resolve (an RSS difference lost in the
+    /// sampler's noise): the resolution when the run recorded it, KiB.
+    BelowResolution(Option<f64>),
     /// A trial recorded a value no measurement can produce (not finite, beyond
     /// [`DRAWABLE_MAX`], or negative where the metric cannot be): refused, not drawn.
     Undrawable(f64),
@@ -239,6 +244,7 @@ impl Missing {
             Missing::Leaked(_) => "leaked",
             Missing::NotRun => "not run",
             Missing::NoData => "no data",
+            Missing::BelowResolution(_) => "below resolution",
             Missing::Undrawable(_) => "refused",
         }
     }
@@ -254,6 +260,12 @@ impl Missing {
             }
             Missing::Leaked(n) => format!("leaked: {n} upstream request(s) never closed"),
             Missing::Undrawable(v) => format!("refused: run.json holds {v:e}, not a measurement"),
+            Missing::BelowResolution(Some(r)) => {
+                format!("< {} (resolution)", Unit::Kibibytes.format(*r))
+            }
+            Missing::BelowResolution(None) => {
+                "below resolution: RSS did not rise (no resolution recorded)".into()
+            }
             _ => self.word().to_string(),
         }
     }
@@ -300,6 +312,21 @@ impl Measured {
     }
 }
 
+/// A measured cell: `spread` over the `ok` trials, with the cell's flags.
+fn measured(spread: Spread, ok: &[&Trial], failed_trials: usize, not_sustained: usize) -> Figure {
+    Figure::Measured(Measured {
+        spread,
+        trials: ok.len(),
+        failed_trials,
+        client_bound: ok
+            .iter()
+            .filter(|t| t.load().is_some_and(|l| l.client_bound))
+            .count(),
+        not_sustained,
+        pipelined: ok.iter().any(|t| t.load().is_some_and(|l| l.pipeline > 1)),
+    })
+}
+
 /// A cell's figure for one measure.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Figure {
@@ -321,75 +348,6 @@ impl Figure {
             Figure::Missing(_) => None,
         }
     }
-}
-
-/// Which survey table a comparison reproduces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Claim {
-    /// §8: hello-world req/s on one core (higher is better).
-    Hello,
-    /// §11: memory per 10k req/s (lower is better).
-    Memory,
-}
-
-impl Claim {
-    pub fn higher_is_better(self) -> bool {
-        matches!(self, Claim::Hello)
-    }
-
-    /// The verdict in the table's words.
-    pub fn words(self, d: Direction) -> &'static str {
-        match (self, d) {
-            (_, Direction::Consistent) => "consistent",
-            (Claim::Hello, Direction::Better) => "faster than claimed",
-            (Claim::Hello, Direction::Worse) => "slower than claimed",
-            (Claim::Memory, Direction::Better) => "leaner than claimed",
-            (Claim::Memory, Direction::Worse) => "heavier than claimed",
-        }
-    }
-}
-
-/// A row's verdict.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Verdict {
-    Judged(Direction),
-    /// Judged, but the direction cannot be trusted; the reason says why.
-    Inconclusive(Direction, String),
-    /// No figure to judge; the reason says why.
-    NotMeasured(String),
-}
-
-/// One row of a reproduced survey table.
-#[derive(Debug, Clone)]
-pub(crate) struct ClaimRow {
-    /// The survey's row name.
-    pub survey_row: String,
-    /// Index into [`Report::targets`]; `None` for a survey row with no target in the run.
-    pub target: Option<usize>,
-    /// The survey's figure as printed.
-    pub survey_text: String,
-    pub survey_figure: Option<survey::Ballpark>,
-    /// Survey ranks the row can take among the measured rows.
-    pub survey_rank: Option<(usize, usize)>,
-    /// The survey's ratio to its best measured row, as a range.
-    pub survey_ratio: Option<(f64, Option<f64>)>,
-    pub figure: Option<Figure>,
-    /// The variant the figure comes from (§8 takes each target's best concurrency).
-    pub variant: String,
-    /// Measured ranks the row can take: a span where its trials' min–max overlaps another
-    /// row's, because trial noise cannot order them.
-    pub rank: Option<(usize, usize)>,
-    pub ratio: Option<f64>,
-    pub verdict: Verdict,
-}
-
-/// A survey table reproduced.
-#[derive(Debug, Clone)]
-pub(crate) struct ClaimTable {
-    pub claim: Claim,
-    pub rows: Vec<ClaimRow>,
-    /// Whether the run has the scenario this table needs.
-    pub scenario_present: bool,
 }
 
 impl RunFigures {
@@ -545,17 +503,25 @@ impl RunFigures {
         }
         let not_sustained = ok.iter().filter(|t| t.sustained() == Some(false)).count();
         match Spread::of(&values) {
-            Some(spread) => Figure::Measured(Measured {
-                spread,
-                trials: ok.len(),
-                failed_trials: failed.len(),
-                client_bound: ok
+            // Differences of two RSS readings: below their resolution they are noise.
+            Some(spread)
+                if matches!(measure, Measure::KibPerConnection | Measure::KibPerStream) =>
+            {
+                let resolution: Vec<f64> = ok
                     .iter()
-                    .filter(|t| t.load().is_some_and(|l| l.client_bound))
-                    .count(),
-                not_sustained,
-                pipelined: ok.iter().any(|t| t.load().is_some_and(|l| l.pipeline > 1)),
-            }),
+                    .filter_map(|t| t.kib_per_connection_resolution())
+                    .collect();
+                match stats::median(&resolution) {
+                    Some(r) if spread.median < r => {
+                        Figure::Missing(Missing::BelowResolution(Some(r)))
+                    }
+                    // Without a recorded resolution (older runs, streams), a rise of nothing
+                    // is still no figure.
+                    None if spread.median <= 0.0 => Figure::Missing(Missing::BelowResolution(None)),
+                    _ => measured(spread, &ok, failed.len(), not_sustained),
+                }
+            }
+            Some(spread) => measured(spread, &ok, failed.len(), not_sustained),
             None if not_sustained > 0 => {
                 let achieved: Vec<f64> = ok
                     .iter()
@@ -615,167 +581,5 @@ impl RunFigures {
             .position(|r| *r == Some(1));
         let pick = best.unwrap_or(0);
         figures.into_iter().nth(pick).expect("at least one variant")
-    }
-
-    /// The survey's §8 or §11 table held against this run.
-    pub(crate) fn claim_table(&self, claim: Claim) -> ClaimTable {
-        let (scenario, measure) = match claim {
-            Claim::Hello => (scenario::PLAINTEXT, Measure::Rps),
-            Claim::Memory => (scenario::RATE_10K, Measure::Memory10k),
-        };
-        let hib = claim.higher_is_better();
-        let mut rows: Vec<ClaimRow> = Vec::new();
-        for srow in &SURVEY {
-            let (row_name, ballpark) = match claim {
-                Claim::Hello => match srow.hello_rps {
-                    Some(ballpark) => (srow.row, ballpark),
-                    None => continue,
-                },
-                Claim::Memory => (srow.memory_row, srow.memory_mb),
-            };
-            let matched: Vec<usize> = (0..self.targets.len())
-                .filter(|i| self.targets[*i].survey.is_some_and(|s| s.row == srow.row))
-                .collect();
-            if matched.is_empty() {
-                rows.push(ClaimRow {
-                    survey_row: row_name.to_string(),
-                    target: None,
-                    survey_text: ballpark.text.to_string(),
-                    survey_figure: Some(ballpark),
-                    survey_rank: None,
-                    survey_ratio: None,
-                    figure: None,
-                    variant: String::new(),
-                    rank: None,
-                    ratio: None,
-                    verdict: Verdict::NotMeasured(format!("no {} target in this run", srow.target)),
-                });
-            }
-            for i in matched {
-                let (variant, figure) = self.best_variant(scenario, &self.targets[i], measure, hib);
-                rows.push(ClaimRow {
-                    survey_row: row_name.to_string(),
-                    target: Some(i),
-                    survey_text: ballpark.text.to_string(),
-                    survey_figure: Some(ballpark),
-                    survey_rank: None,
-                    survey_ratio: None,
-                    figure: Some(figure),
-                    variant,
-                    rank: None,
-                    ratio: None,
-                    verdict: Verdict::NotMeasured(String::new()),
-                });
-            }
-        }
-        if claim == Claim::Memory {
-            for (row, text) in UNMEASURED_MEMORY_ROWS {
-                rows.push(ClaimRow {
-                    survey_row: row.to_string(),
-                    target: None,
-                    survey_text: text.to_string(),
-                    survey_figure: None,
-                    survey_rank: None,
-                    survey_ratio: None,
-                    figure: None,
-                    variant: String::new(),
-                    rank: None,
-                    ratio: None,
-                    verdict: Verdict::NotMeasured("no reference server for this row".into()),
-                });
-            }
-        }
-
-        // Ranks and ratios, measured and claimed, among the rows measured here.
-        let medians: Vec<Option<f64>> = rows
-            .iter()
-            .map(|r| r.figure.as_ref().and_then(Figure::median))
-            .collect();
-        let ranks = stats::ranks(&medians, hib);
-        let ratios = stats::ratios_to_best(&medians, hib);
-        let measured: Vec<usize> = (0..rows.len()).filter(|i| medians[*i].is_some()).collect();
-        let trial_ranges: Vec<(f64, Option<f64>)> = measured
-            .iter()
-            .filter_map(|i| rows[*i].figure.as_ref()?.measured())
-            .map(|m| (m.spread.min, Some(m.spread.max)))
-            .collect();
-        let measured_spans = stats::rank_spans(&trial_ranges, hib);
-        let ranges: Vec<(f64, Option<f64>)> = measured
-            .iter()
-            .map(|i| {
-                let b = rows[*i]
-                    .survey_figure
-                    .expect("measured rows have a survey row");
-                (b.low, b.high)
-            })
-            .collect();
-        let spans = stats::rank_spans(&ranges, hib);
-        let references: Vec<Option<f64>> = measured
-            .iter()
-            .map(|i| rows[*i].survey_figure.map(|b| b.reference()))
-            .collect();
-        let survey_best = stats::best(&references, hib);
-        // The row the measured ratios are taken to: if it was client-bound, every other row's
-        // ratio is too high.
-        let best_client_bound = ranks.iter().zip(&rows).any(|(r, row)| {
-            *r == Some(1)
-                && row
-                    .figure
-                    .as_ref()
-                    .and_then(Figure::measured)
-                    .is_some_and(|m| m.client_bound > 0)
-        });
-        for (k, i) in measured.iter().enumerate() {
-            let row = &mut rows[*i];
-            let b = row.survey_figure.expect("measured rows have a survey row");
-            let f = survey_best.expect("at least one measured row");
-            row.survey_rank = Some(spans[k]);
-            row.survey_ratio = Some((b.low / f, b.high.map(|h| h / f)));
-            row.rank = Some(measured_spans[k]);
-            row.ratio = ratios[*i];
-        }
-        for (row, median_rank) in rows.iter_mut().zip(&ranks) {
-            let Some(figure) = &row.figure else { continue };
-            row.verdict = match (
-                figure,
-                row.ratio,
-                row.rank,
-                row.survey_ratio,
-                row.survey_rank,
-            ) {
-                // The measured column already says why.
-                (Figure::Missing(_), ..) => Verdict::NotMeasured(String::new()),
-                (Figure::Measured(m), Some(ratio), Some(rank), Some(claimed), Some(span)) => {
-                    let d = survey::judge(ratio, claimed, rank, span, hib);
-                    let own_client_bound = m.client_bound > 0;
-                    match d {
-                        Direction::Worse if claim == Claim::Hello && own_client_bound => {
-                            Verdict::Inconclusive(
-                                d,
-                                "client-bound: the server may be faster than measured".into(),
-                            )
-                        }
-                        Direction::Better
-                            if claim == Claim::Hello
-                                && best_client_bound
-                                && *median_rank != Some(1) =>
-                        {
-                            Verdict::Inconclusive(
-                                d,
-                                "the fastest target was client-bound, so ratios to it are too high"
-                                    .into(),
-                            )
-                        }
-                        _ => Verdict::Judged(d),
-                    }
-                }
-                _ => Verdict::NotMeasured("no figure".into()),
-            };
-        }
-        ClaimTable {
-            claim,
-            rows,
-            scenario_present: self.scenario(scenario).is_some(),
-        }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::doc::Block;
 use crate::model::{scenario, Figure, Measure, Missing, RunFigures, TargetInfo};
+use crate::relay_findings::RelayFindings;
 use crate::table::{figure_cell, Cell, Mark, Table};
 
 /// What §9 says of a target's runtime.
@@ -35,32 +36,68 @@ fn first_variant<'a>(report: &'a RunFigures, name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-fn verdict(stance: Stance, buffered: Option<bool>, abort: &Figure) -> Cell {
-    let leaked = matches!(abort, Figure::Missing(Missing::Leaked(_)));
-    match (stance, buffered) {
-        (_, None) => Cell::marked("not measured: no sse-relay trial", Mark::Missing),
-        (Stance::WorksWell(_), Some(false)) if !leaked => Cell::marked(
+/// What the abort test found for a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Abort {
+    /// Every abandoned stream's upstream request closed.
+    Propagates,
+    /// At least one upstream request was never closed (in any trial).
+    Leaks,
+    /// No abort figure: the verdict must not claim one.
+    NotMeasured,
+}
+
+fn abort_of(findings: &RelayFindings, figure: &Figure) -> Abort {
+    // Upstream connections left open may be a pool's idle keep-alive: only requests count.
+    if findings.leaked > 0 || matches!(figure, Figure::Missing(Missing::Leaked(_))) {
+        Abort::Leaks
+    } else if matches!(figure, Figure::Measured(_)) {
+        Abort::Propagates
+    } else {
+        Abort::NotMeasured
+    }
+}
+
+/// The verdict, in words that say only what the row's own cells show.
+fn verdict(stance: Stance, findings: Option<&RelayFindings>, abort: &Figure) -> Cell {
+    let Some(f) = findings else {
+        return Cell::marked("not measured: no sse-relay trial", Mark::Missing);
+    };
+    let buffers = f.buffering > 0;
+    let abort = abort_of(f, abort);
+    let measured = match (buffers, abort) {
+        (false, Abort::Propagates) => "unbuffered, aborts propagate",
+        (false, Abort::NotMeasured) => "unbuffered; abort not measured",
+        (false, Abort::Leaks) => "leaks the upstream on client abort",
+        (true, Abort::Leaks) => "buffers and leaks the upstream",
+        (true, _) => "buffers tokens",
+    };
+    match stance {
+        Stance::WorksWell(_) if !buffers && abort == Abort::Propagates => Cell::marked(
             "consistent: streams unbuffered, aborts propagate",
             Mark::Consistent,
         ),
-        (Stance::WorksWell(_), Some(b)) => Cell::marked(
-            match (b, leaked) {
-                (true, true) => "contradicted: buffers and leaks the upstream",
-                (true, false) => "contradicted: buffers tokens",
-                _ => "contradicted: leaks the upstream on client abort",
-            },
-            Mark::Worse,
+        Stance::WorksWell(_) if !buffers && abort == Abort::NotMeasured => Cell::marked(
+            "consistent on buffering (unbuffered); abort propagation not measured",
+            Mark::Inconclusive,
         ),
-        (Stance::NotNamed, Some(b)) => Cell::marked(
-            match (b, leaked) {
-                (false, false) => "no claim; measured: unbuffered, aborts propagate",
-                (true, false) => "no claim; measured: buffers tokens",
-                (false, true) => "no claim; measured: leaks the upstream",
-                (true, true) => "no claim; measured: buffers and leaks",
-            },
-            Mark::Plain,
-        ),
+        Stance::WorksWell(_) => Cell::marked(format!("contradicted: {measured}"), Mark::Worse),
+        Stance::NotNamed => Cell::plain(format!("no claim; measured: {measured}")),
     }
+}
+
+/// The abort figure, with the leaks of the trials that did propagate said beside it.
+fn abort_cell(findings: Option<&RelayFindings>, abort: &Figure) -> Cell {
+    let mut cell = figure_cell(abort, Measure::AbortMs.unit(), false);
+    if let (Some(f), Figure::Measured(_)) = (findings, abort) {
+        if f.leaked > 0 {
+            cell = Cell::marked(
+                format!("{} ⚠ {} upstream request(s) leaked", cell.text, f.leaked),
+                Mark::Flagged,
+            );
+        }
+    }
+    cell
 }
 
 fn row(report: &RunFigures, t: &TargetInfo, sse: Option<&str>, relay: Option<&str>) -> Vec<Cell> {
@@ -85,7 +122,7 @@ fn row(report: &RunFigures, t: &TargetInfo, sse: Option<&str>, relay: Option<&st
     vec![
         Cell::plain(&t.label),
         buffering,
-        figure_cell(&abort, Measure::AbortMs.unit(), false),
+        abort_cell(findings.as_ref(), &abort),
         figure_cell(
             &figure(scenario::SSE, sse, Measure::FirstEvent),
             Measure::FirstEvent.unit(),
@@ -100,7 +137,7 @@ fn row(report: &RunFigures, t: &TargetInfo, sse: Option<&str>, relay: Option<&st
             Stance::WorksWell(words) => format!("works well ({words})"),
             Stance::NotNamed => "not named".into(),
         }),
-        verdict(stance_of, findings.map(|f| f.buffering > 0), &abort),
+        verdict(stance_of, findings.as_ref(), &abort),
     ]
 }
 

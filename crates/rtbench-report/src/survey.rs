@@ -119,15 +119,28 @@ pub const UNMEASURED_MEMORY_ROWS: [(&str, &str); 0] = [];
 /// called consistent: the survey calls its figures ballpark, and trials on a shared machine vary.
 pub const TOLERANCE: f64 = 1.25;
 
+/// Which test decided a verdict other than consistent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    /// The measured ratio lies outside the survey's ratio range, widened by [`TOLERANCE`].
+    Ratio,
+    /// The ratio lies inside that range, but the measured rank span misses the survey's.
+    Rank {
+        measured: (usize, usize),
+        claimed: (usize, usize),
+    },
+}
+
 /// A measured row held against the survey's claim for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
-    /// Rank within the survey's rank span and ratio within its (widened) ratio range.
-    Consistent,
-    /// Better than claimed (faster, or leaner for memory).
-    Better,
-    /// Worse than claimed (slower, or heavier for memory).
-    Worse,
+    /// Rank within the survey's rank span and ratio within its ratio range; `widened` when the
+    /// ratio lies outside the survey's own range and only the [`TOLERANCE`] takes it in.
+    Consistent { widened: bool },
+    /// Better than claimed (faster, or leaner for memory), and by which test.
+    Better(Decided),
+    /// Worse than claimed (slower, or heavier for memory), and by which test.
+    Worse(Decided),
 }
 
 /// The verdict rule. Absolute figures depend on the machine, so a row is judged by where it
@@ -139,7 +152,8 @@ pub enum Direction {
 /// - `rank` is the span of ranks the measured row can take (trials whose min–max overlap cannot
 ///   be ordered); `span` the ranks the survey's overlapping ballparks allow.
 /// - Consistent when the ratio lies in the widened range and the two rank spans meet. Otherwise
-///   the ratio decides the direction when it lies outside the range, else the rank does.
+///   the ratio decides the direction when it lies outside the range, else the rank does; the
+///   result names which.
 pub fn judge(
     ratio: f64,
     claimed: (f64, Option<f64>),
@@ -149,27 +163,29 @@ pub fn judge(
 ) -> Direction {
     let low = claimed.0 / TOLERANCE;
     let high = claimed.1.map_or(f64::INFINITY, |h| h * TOLERANCE);
+    let by_rank = Decided::Rank {
+        measured: rank,
+        claimed: span,
+    };
     // A larger ratio is better when higher figures are better (req/s), worse for memory.
-    let larger = if higher_is_better {
-        Direction::Better
-    } else {
-        Direction::Worse
-    };
-    let smaller = if higher_is_better {
-        Direction::Worse
-    } else {
-        Direction::Better
-    };
-    if ratio > high {
-        larger
-    } else if ratio < low {
-        smaller
+    if ratio > high || ratio < low {
+        if (ratio > high) == higher_is_better {
+            Direction::Better(Decided::Ratio)
+        } else {
+            Direction::Worse(Decided::Ratio)
+        }
     } else if rank.1 < span.0 {
-        Direction::Better
+        Direction::Better(by_rank)
     } else if rank.0 > span.1 {
-        Direction::Worse
+        Direction::Worse(by_rank)
     } else {
-        Direction::Consistent
+        // Judged on the ratios as printed (two decimals), so "within the tolerance" never
+        // stands beside a ratio that reads as inside the range.
+        let shown = |x: f64| (x * 100.0).round() / 100.0;
+        Direction::Consistent {
+            widened: shown(ratio) < shown(claimed.0)
+                || claimed.1.is_some_and(|h| shown(ratio) > shown(h)),
+        }
     }
 }
 
@@ -197,22 +213,35 @@ mod tests {
 
     #[test]
     fn verdict_by_ratio_then_rank() {
+        use Decided::Ratio;
         use Direction::*;
+        const INSIDE: Direction = Consistent { widened: false };
+        let rank = |measured, claimed| Decided::Rank { measured, claimed };
         // Go claimed at 0.42–0.67 of the fastest, rank 2–3.
         let go = (250.0 / 600.0, Some(400.0 / 600.0));
-        assert_eq!(judge(0.55, go, (2, 2), (2, 3), true), Consistent);
-        assert_eq!(judge(0.80, go, (2, 2), (2, 3), true), Consistent); // within +25%
-        assert_eq!(judge(0.90, go, (2, 2), (2, 3), true), Better);
-        assert_eq!(judge(0.30, go, (3, 3), (2, 3), true), Worse);
-        assert_eq!(judge(0.55, go, (4, 4), (2, 3), true), Worse); // ratio fine, overtaken
-        assert_eq!(judge(0.55, go, (3, 4), (2, 3), true), Consistent); // a tie with the 3rd
-        assert_eq!(judge(0.55, go, (1, 1), (2, 3), true), Better);
+        assert_eq!(judge(0.55, go, (2, 2), (2, 3), true), INSIDE);
+        let widened = Consistent { widened: true };
+        assert_eq!(judge(0.80, go, (2, 2), (2, 3), true), widened); // within +25%
+        assert_eq!(judge(0.90, go, (2, 2), (2, 3), true), Better(Ratio));
+        assert_eq!(judge(0.30, go, (3, 3), (2, 3), true), Worse(Ratio));
+        // The container run of issue 13: 0.58× is inside the range, but overtaken: the rank
+        // decided, and says so.
+        assert_eq!(
+            judge(0.58, go, (4, 5), (2, 3), true),
+            Worse(rank((4, 5), (2, 3)))
+        );
+        assert_eq!(judge(0.55, go, (3, 4), (2, 3), true), INSIDE); // a tie with the 3rd
+        assert_eq!(
+            judge(0.55, go, (1, 1), (2, 3), true),
+            Better(rank((1, 1), (2, 3)))
+        );
         // Memory: lower is better, a larger ratio is heavier.
-        assert_eq!(judge(3.0, (1.6, Some(1.6)), (2, 2), (2, 2), false), Worse);
-        assert_eq!(judge(1.0, (1.6, Some(1.6)), (2, 2), (2, 2), false), Better);
+        let node = (1.6, Some(1.6));
+        assert_eq!(judge(3.0, node, (2, 2), (2, 2), false), Worse(Ratio));
+        assert_eq!(judge(1.0, node, (2, 2), (2, 2), false), Better(Ratio));
         // The open "600k+" row cannot be beaten on ratio, only on rank.
-        assert_eq!(judge(1.0, (1.0, None), (1, 1), (1, 1), true), Consistent);
-        assert_eq!(judge(0.7, (1.0, None), (2, 2), (1, 1), true), Worse);
+        assert_eq!(judge(1.0, (1.0, None), (1, 1), (1, 1), true), INSIDE);
+        assert_eq!(judge(0.7, (1.0, None), (2, 2), (1, 1), true), Worse(Ratio));
     }
 
     #[test]

@@ -3,10 +3,8 @@
 
 use rtbench_results::{CheckStatus, TargetStatus, SCHEMA_VERSION};
 
-use crate::model::{
-    scenario, thousands, variant_label, Claim, ClaimTable, Figure, Measure, Missing, Pct,
-    RunFigures, Verdict,
-};
+use crate::claim::span_text;
+use crate::model::{scenario, variant_label, Claim, ClaimTable, Figure, RunFigures, Verdict};
 use crate::survey::{Direction, TOLERANCE};
 use rtbench_results::Unit;
 
@@ -112,15 +110,14 @@ fn verdict_cell(claim: Claim, verdict: &Verdict) -> Cell {
         Verdict::Judged(d) => Cell::marked(
             claim.words(*d),
             match d {
-                Direction::Consistent => Mark::Consistent,
-                Direction::Better => Mark::Better,
-                Direction::Worse => Mark::Worse,
+                Direction::Consistent { .. } => Mark::Consistent,
+                Direction::Better(_) => Mark::Better,
+                Direction::Worse(_) => Mark::Worse,
             },
         ),
-        Verdict::Inconclusive(d, why) => Cell::marked(
-            format!("inconclusive ({}?): {why}", claim.words(*d)),
-            Mark::Inconclusive,
-        ),
+        Verdict::Inconclusive(..) => {
+            Cell::marked(verdict.words(claim).unwrap_or_default(), Mark::Inconclusive)
+        }
         Verdict::NotMeasured(why) => Cell::marked(
             if why.is_empty() {
                 "not measured".to_string()
@@ -316,15 +313,7 @@ pub(crate) fn claims(report: &RunFigures, table: &ClaimTable) -> Table {
         .iter()
         .map(|row| {
             let target = row.target.map(|i| &report.targets[i]);
-            let span = |s: Option<(usize, usize)>| {
-                s.map_or("—".into(), |(a, b)| {
-                    if a == b {
-                        a.to_string()
-                    } else {
-                        format!("{a}–{b}")
-                    }
-                })
-            };
+            let span = |s: Option<(usize, usize)>| s.map_or("—".into(), span_text);
             let claimed_ratio = row.survey_ratio.map_or("—".into(), |(lo, hi)| match hi {
                 Some(hi) if (hi - lo).abs() < 1e-9 => Unit::Ratio.format(lo),
                 Some(hi) => format!("{:.2}–{}", lo, Unit::Ratio.format(hi)),
@@ -360,21 +349,30 @@ pub(crate) fn claims(report: &RunFigures, table: &ClaimTable) -> Table {
             ]
         })
         .collect();
+    let (up, down) = match table.claim {
+        Claim::Hello => ("faster", "slower"),
+        Claim::Memory => ("leaner", "heavier"),
+    };
     let mut notes = vec![format!(
-        "Ranks and ratios are taken among the rows measured in this run; the ratio is each figure \
-         over the {best} row's median. A rank is a span where figures cannot be ordered: the \
-         survey's where its ballparks overlap, the measured one where the trials' min–max \
-         ranges overlap. Verdict: consistent when the two rank spans meet and the measured ratio \
-         lies in the survey's ratio range widened by {:.0}% either way; otherwise the ratio gives \
-         the direction when it lies outside that range, else the rank does.",
-        (TOLERANCE - 1.0) * 100.0
+        "Ranks and ratios are taken among the rows measured in this run; rank 1 is the {best}, \
+         and the ratio is each figure over the {best} row's median. A rank is a span where \
+         figures cannot be ordered: the survey's where its ballparks overlap, the measured one \
+         where the trials' min–max ranges overlap. Verdict: consistent when the two rank spans \
+         meet and the measured ratio lies in the survey's ratio range widened by {tol:.0}% \
+         either way (\"within the tolerance\" when only the widening takes it in). Otherwise \
+         the verdict names the test that decided it: \"{up} than claimed\" or \"{down} than \
+         claimed\" when the ratio lies outside that range; \"ranks higher\" or \"ranks lower than claimed \
+         (measured vs survey rank)\" when the ratio lies inside it but the rank spans do not \
+         meet.",
+        tol = (TOLERANCE - 1.0) * 100.0
     )];
     match table.claim {
         Claim::Hello => notes.push(
             "Measured: median over the trials of GET /plaintext req/s at the concurrency where \
              the target did best (survey: \"hello world\" on one core). A client-bound figure \
-             is a floor for the server: a slower-than-claimed verdict on it, or a faster-than-\
-             claimed verdict against a client-bound fastest row, is marked inconclusive."
+             is a floor for the server: a verdict that it is slower or ranks lower than claimed, \
+             or that another row beats the survey against a client-bound fastest row, is \
+             marked inconclusive."
                 .into(),
         ),
         Claim::Memory => notes.push(
@@ -412,180 +410,6 @@ pub(crate) fn claims(report: &RunFigures, table: &ClaimTable) -> Table {
         rows,
         notes,
     }
-}
-
-/// The measures a scenario's table shows, in this order, when any trial has them.
-const COLUMNS: [Measure; 17] = [
-    Measure::Rps,
-    Measure::AchievedRate,
-    Measure::Latency(Pct::P50, true),
-    Measure::Latency(Pct::P99, true),
-    Measure::Latency(Pct::P99, false),
-    Measure::ServerMemory,
-    Measure::CpuPerRequest,
-    Measure::Memory10k,
-    Measure::KibPerConnection,
-    Measure::KibPerStream,
-    Measure::FirstEvent,
-    Measure::EventLatencyP99,
-    Measure::EventsReceived,
-    Measure::RelayAddedP99,
-    Measure::AbortMs,
-    Measure::ColdStart,
-    Measure::Latency(Pct::Max, true),
-];
-
-/// One table per scenario: every cell (variant × target) with median and spread.
-pub(crate) fn scenarios(report: &RunFigures) -> Vec<Table> {
-    report
-        .scenarios
-        .iter()
-        .map(|sc| {
-            let open = report.has(&sc.name, Measure::Latency(Pct::P50, false));
-            let measures: Vec<Measure> = COLUMNS
-                .iter()
-                .copied()
-                .filter(|m| report.has(&sc.name, *m))
-                .collect();
-            let relay = sc.name == scenario::SSE_RELAY
-                || report.targets.iter().any(|t| {
-                    sc.variants
-                        .iter()
-                        .any(|v| report.relay_findings(&sc.name, v, &t.name).is_some())
-                });
-            let mut headers = vec!["variant".to_string(), "target".into(), "trials".into()];
-            headers.extend(measures.iter().map(|m| match m {
-                Measure::Latency(p, true) if open => format!("{} corrected", p.label()),
-                m => m.header(),
-            }));
-            if relay {
-                headers.push("buffering".into());
-                headers.push("upstream left open".into());
-            }
-            headers.push("status and flags".into());
-            let mut rows = Vec::new();
-            for variant in &sc.variants {
-                for t in &report.targets {
-                    let trials = report
-                        .run()
-                        .trials
-                        .iter()
-                        .filter(|x| {
-                            x.target == t.name && x.scenario == sc.name && &x.variant == variant
-                        })
-                        .collect::<Vec<_>>();
-                    let ok = trials
-                        .iter()
-                        .filter(|x| x.status == rtbench_results::TrialStatus::Ok)
-                        .count();
-                    let failed = trials.len() - ok;
-                    let mut row = vec![
-                        Cell::plain(variant_label(variant)),
-                        Cell::plain(&t.label),
-                        Cell::plain(if failed > 0 {
-                            format!("{ok} ok, {failed} failed")
-                        } else {
-                            ok.to_string()
-                        }),
-                    ];
-                    // Flags and failures are properties of the cell: said once, in the status
-                    // column. Gaps of one measure (e.g. not sustained) stay in its own column.
-                    let mut status: Option<Cell> = None;
-                    for m in &measures {
-                        let f = report.figure(&sc.name, variant, t, *m);
-                        match &f {
-                            Figure::Measured(meas) => {
-                                let flags = meas.flags();
-                                if !flags.is_empty() && status.is_none() {
-                                    status = Some(Cell::marked(flags.join(", "), Mark::Flagged));
-                                }
-                                row.push(figure_cell(&f, m.unit(), false));
-                            }
-                            Figure::Missing(
-                                why @ (Missing::Failed(_)
-                                | Missing::Unavailable(_)
-                                | Missing::NotRun),
-                            ) => {
-                                status.get_or_insert_with(|| {
-                                    Cell::marked(why.describe(), Mark::Missing)
-                                });
-                                row.push(Cell::marked("—", Mark::Missing));
-                            }
-                            Figure::Missing(_) => row.push(figure_cell(&f, m.unit(), false)),
-                        }
-                    }
-                    if relay {
-                        match report.relay_findings(&sc.name, variant, &t.name) {
-                            Some(r) => {
-                                row.push(if r.buffering > 0 {
-                                    Cell::marked(
-                                        format!(
-                                            "yes, {}/{} trials: {}",
-                                            r.buffering, r.trials, r.evidence
-                                        ),
-                                        Mark::Flagged,
-                                    )
-                                } else {
-                                    Cell::plain(format!("no: {}", r.evidence))
-                                });
-                                let leak = if r.leaked > 0 || r.upstream_open_after > 0 {
-                                    Mark::Flagged
-                                } else {
-                                    Mark::Plain
-                                };
-                                row.push(Cell::marked(
-                                    format!(
-                                        "{} leaked, {} open after",
-                                        thousands(r.leaked),
-                                        thousands(r.upstream_open_after)
-                                    ),
-                                    leak,
-                                ));
-                            }
-                            None => {
-                                row.push(Cell::marked("—", Mark::Missing));
-                                row.push(Cell::marked("—", Mark::Missing));
-                            }
-                        }
-                    }
-                    let status = status.or_else(|| {
-                        // A scenario with no numeric column still says when a cell failed.
-                        match report.figure(&sc.name, variant, t, Measure::Rps) {
-                            Figure::Missing(
-                                why @ (Missing::Failed(_)
-                                | Missing::Unavailable(_)
-                                | Missing::NotRun),
-                            ) => Some(Cell::marked(why.describe(), Mark::Missing)),
-                            _ => None,
-                        }
-                    });
-                    row.push(status.unwrap_or_else(|| Cell::plain("ok")));
-                    rows.push(row);
-                }
-            }
-            let mut notes = vec![
-                "Each figure: median over the trials, (min–max of the trials) when they differ. \
-                 Latency in the engine's percentiles; server memory is the mean RSS of the \
-                 server's process tree under load."
-                    .to_string(),
-            ];
-            if open {
-                notes.push(
-                    "Open model: corrected latency is measured from each request's due time \
-                     (coordinated omission corrected); uncorrected from the actual send."
-                        .into(),
-                );
-            }
-            Table {
-                id: format!("scenario-{}", sc.name),
-                title: format!("Scenario `{}`", sc.name),
-                intro: None,
-                headers,
-                rows,
-                notes,
-            }
-        })
-        .collect()
 }
 
 /// Which layout `run.json` had: an older one was read through the results crate's converter.

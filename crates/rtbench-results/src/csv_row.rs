@@ -6,7 +6,7 @@ use crate::metric::Metric;
 use crate::schema::{Trial, TrialStatus};
 
 /// The columns before the metrics: what the row is and the flags that are not numbers.
-const LEADING: [&str; 13] = [
+const LEADING: [&str; 14] = [
     "run_id",
     "target",
     "scenario",
@@ -20,6 +20,7 @@ const LEADING: [&str; 13] = [
     "rate_sustained",
     "relay_buffering",
     "cold_start_ms",
+    "status_codes",
 ];
 
 /// The header row.
@@ -58,6 +59,15 @@ pub fn summary_record(run_id: &str, trial: &Trial) -> Vec<String> {
             .map(|ms| format!("{ms:.1}"))
             .collect::<Vec<_>>()
             .join(" "),
+        // Responses by status code, `code:count` (the tables show the non-2xx ones).
+        load.map(|l| {
+            l.status_codes
+                .iter()
+                .map(|(code, n)| format!("{code}:{n}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default(),
     ];
     let metrics = Metric::all().map(|m| m.value(trial).map(|v| v.to_string()).unwrap_or_default());
     leading.into_iter().chain(metrics).collect()

@@ -105,16 +105,23 @@ pub fn sig(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return format!("{v}");
     }
-    let magnitude = v.abs().log10().floor() as i32;
-    let decimals = (2 - magnitude).max(0) as usize;
-    format!("{v:.decimals$}")
+    let digits = |magnitude: i32| (2 - magnitude).max(0) as usize;
+    let mut magnitude = v.abs().log10().floor() as i32;
+    // Rounding may carry into the next power of ten (9.996 → 10.0, not 10.00).
+    let rounded: f64 = format!("{:.*}", digits(magnitude), v).parse().unwrap_or(v);
+    if rounded.abs() >= 10f64.powi(magnitude + 1) {
+        magnitude += 1;
+    }
+    format!("{:.*}", digits(magnitude), v)
 }
 
 /// Thousands as k and millions as M, three significant digits: 412k, 12.3k, 1.20M.
 pub fn si(v: f64) -> String {
-    if v.abs() >= 1e6 {
+    // Decided on the rounded figure, so 999,600 reads 1.00M rather than 1000k.
+    let reaches = |scale: f64| sig(v / scale).parse::<f64>().unwrap_or(0.0).abs() >= 1.0;
+    if reaches(1e6) {
         format!("{}M", sig(v / 1e6))
-    } else if v.abs() >= 1e3 {
+    } else if reaches(1e3) {
         format!("{}k", sig(v / 1e3))
     } else {
         sig(v)
@@ -133,6 +140,12 @@ mod tests {
         assert_eq!(si(412_345.0), "412k");
         assert_eq!(si(1_204_000.0), "1.20M");
         assert_eq!(si(950.0), "950");
+        // Rounding that carries into the next power of ten keeps three digits.
+        assert_eq!(sig(9.9996), "10.0");
+        assert_eq!(sig(0.09996), "0.100");
+        assert_eq!(si(9_999.6), "10.0k");
+        assert_eq!(si(999_600.0), "1.00M");
+        assert_eq!(si(999.6), "1.00k");
     }
 
     #[test]

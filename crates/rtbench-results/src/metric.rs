@@ -321,6 +321,25 @@ static CATALOGUE: &[MetricDef] = &[
         |t| load(t, |l| l.errors.parse as f64),
     ),
     entry(
+        "errors_content_type",
+        "errors_content_type",
+        "SSE answered without text/event-stream",
+        Count,
+        Lower,
+        false,
+        |t| load(t, |l| l.errors.content_type as f64),
+    ),
+    // The errors the report's tables count apart from non-2xx responses.
+    entry(
+        "errors_other",
+        "errors_other",
+        "errors (no valid 2xx or non-2xx response)",
+        Count,
+        Lower,
+        false,
+        |t| load(t, |l| l.errors.total.saturating_sub(l.errors.status) as f64),
+    ),
+    entry(
         "client_cpu",
         "client_cpu_s",
         "client CPU",
@@ -427,6 +446,15 @@ static CATALOGUE: &[MetricDef] = &[
         Lower,
         true,
         |t| t.kib_per_connection(),
+    ),
+    entry(
+        "kib_per_connection_resolution",
+        "kib_per_idle_connection_resolution",
+        "resolution of KiB per idle connection",
+        Kibibytes,
+        Lower,
+        false,
+        |t| t.kib_per_connection_resolution(),
     ),
     entry(
         "cold_start",

@@ -170,8 +170,14 @@ pub enum Outcome {
     /// Connections held open without requests.
     IdleConnections {
         server: ServerStats,
-        /// (RSS with K held − idle RSS) / K.
+        /// (RSS with K held − idle RSS) / K, 0 when RSS did not rise.
         kib_per_connection: f64,
+        /// The smallest per-connection figure this trial could tell from the sampler's noise,
+        /// KiB: the spread of the idle and held RSS readings (at least one page, and at least a
+        /// drop in RSS while held) over K. `kib_per_connection` below it is not a measurement.
+        /// Absent in runs written before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resolution_kib: Option<f64>,
     },
     /// Repeated launches.
     ColdStart {
@@ -258,6 +264,14 @@ impl Trial {
             Outcome::IdleConnections {
                 kib_per_connection, ..
             } => Some(*kib_per_connection),
+            _ => None,
+        }
+    }
+
+    /// The resolution of [`Trial::kib_per_connection`], KiB, when the trial recorded it.
+    pub fn kib_per_connection_resolution(&self) -> Option<f64> {
+        match self.outcome.as_ref()? {
+            Outcome::IdleConnections { resolution_kib, .. } => *resolution_kib,
             _ => None,
         }
     }

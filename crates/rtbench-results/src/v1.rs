@@ -101,6 +101,7 @@ fn outcome(old: &TrialV1) -> Option<Outcome> {
         return Some(Outcome::IdleConnections {
             server: server(),
             kib_per_connection,
+            resolution_kib: None,
         });
     }
     let load = old.load.clone()?;

@@ -75,8 +75,23 @@ fn notes(cell: &Cell<'_>) -> String {
     }
     for key in NOTES {
         let metric = Metric::named(key);
-        if let Some(figure) = median(cell, metric) {
-            notes.push(format!("{} {figure}", metric.label()));
+        let Some(figure) = median(cell, metric) else {
+            continue;
+        };
+        // A figure below what its readings can resolve is no value: its resolution is given.
+        let below = Metric::from_key(&format!("{key}_resolution"))
+            .and_then(|r| Some((r, cell.spread(|t| r.value(t))?.median)))
+            .filter(|(_, resolution)| {
+                cell.spread(|t| metric.value(t))
+                    .is_some_and(|s| s.median < *resolution)
+            });
+        match below {
+            Some((r, resolution)) => notes.push(format!(
+                "{} < {} (resolution)",
+                metric.label(),
+                r.format(resolution)
+            )),
+            None => notes.push(format!("{} {figure}", metric.label())),
         }
     }
     if let Some(relay) = cell.ok.last().and_then(|t| t.relay()) {
