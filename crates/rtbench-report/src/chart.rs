@@ -1,12 +1,16 @@
 //! Which charts a run gets and what each one shows, as plain data. Drawing is `plot`'s job.
 
+use crate::hdr::Logs;
 use crate::model::{
-    scenario, variant_label, Claim, Figure, Measure, Pct, Rgb, RunFigures, TargetInfo, Verdict,
+    scenario, variant_label, Claim, Figure, Measure, Rgb, RunFigures, TargetInfo, Verdict,
 };
+pub(crate) use crate::spectrum::Spectrum;
 use crate::survey::SURVEY;
+pub(crate) use crate::timeline::Timeline;
+use crate::{spectrum, timeline};
 use rtbench_results::Unit;
 
-/// One chart: a file stem, a title, and either bar panels or a latency spectrum.
+/// One chart: a file stem, a title, and bar panels, a latency spectrum or throughput over time.
 #[derive(Debug, Clone)]
 pub(crate) struct Chart {
     /// File stem under `report/` (`<id>.svg`, `<id>.png`).
@@ -28,6 +32,7 @@ pub(crate) enum Body {
         panels: Vec<Panel>,
     },
     Spectrum(Spectrum),
+    Timeline(Timeline),
 }
 
 /// A horizontal bar panel: one group of bars per target.
@@ -78,25 +83,6 @@ pub(crate) enum BarKind {
     Missing(String),
 }
 
-/// Latency by percentile, HdrHistogram style.
-#[derive(Debug, Clone)]
-pub(crate) struct Spectrum {
-    pub lines: Vec<Line>,
-    /// Targets with no line, and why.
-    pub missing: Vec<(String, Rgb, String)>,
-    /// Open model: lines come in corrected (solid) and uncorrected (dashed) pairs.
-    pub open: bool,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Line {
-    pub label: String,
-    pub colour: Rgb,
-    pub dashed: bool,
-    /// (1/(1−p), median, min, max) per percentile, latency in µs.
-    pub points: Vec<(f64, f64, f64, f64)>,
-}
-
 /// A chart the run has no scenario for.
 #[derive(Debug, Clone)]
 pub(crate) struct Skipped {
@@ -141,7 +127,7 @@ fn group(t: &TargetInfo, mut bars: Vec<Bar>) -> Group {
     }
     Group {
         label: t.label.clone(),
-        colour: t.colour,
+        colour: t.style.colour,
         bars,
     }
 }
@@ -190,8 +176,9 @@ fn cells_of<'a>(report: &'a RunFigures, name: &'a str) -> Vec<(&'a str, &'a str)
         .unwrap_or_default()
 }
 
-/// Every chart the run has data for, and the ones it lacks a scenario for.
-pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
+/// Every chart the run has data for (latency and throughput over time from the trials' interval
+/// `logs` where they exist), and the ones it lacks a scenario or logs for.
+pub(crate) fn catalogue(report: &RunFigures, logs: &Logs) -> (Vec<Chart>, Vec<Skipped>) {
     let mut charts = Vec::new();
     let mut skipped = Vec::new();
     let mut skip = |id: &str, title: &str, reason: String| {
@@ -332,16 +319,18 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
         skip("memory-10k", title, no("`rate-10k`"));
     }
 
-    // (d) Latency spectra, one per load cell.
+    // (d) Latency spectra, one per load cell; throughput over time, one per load scenario.
     let mut any_latency = false;
+    let mut timelines = Vec::new();
     for sc in &report.scenarios {
         if !report.has_request_latency(&sc.name) {
             continue;
         }
         for v in &sc.variants {
             any_latency = true;
-            charts.push(spectrum_chart(report, &sc.name, v));
+            charts.push(spectrum::chart(report, logs, &sc.name, v));
         }
+        timelines.push(timeline::chart(report, logs, &sc.name));
     }
     if !any_latency {
         skip(
@@ -349,6 +338,22 @@ pub(crate) fn catalogue(report: &RunFigures) -> (Vec<Chart>, Vec<Skipped>) {
             "Latency by percentile",
             "no trial of the run timed requests (closed or open model)".into(),
         );
+    } else if !logs.any() {
+        // One line for the whole run rather than one per scenario.
+        skip(
+            "throughput-time-",
+            "Throughput over time",
+            "this results folder has no interval logs (hdr/*.hlog): a run written before they \
+             were kept, or hdr/ was not copied"
+                .into(),
+        );
+    } else {
+        for t in timelines {
+            match t {
+                Ok(chart) => charts.push(chart),
+                Err(s) => skip(&s.id, &s.title, s.reason),
+            }
+        }
     }
 
     // (e) Server CPU per request, every load cell.
@@ -604,98 +609,5 @@ fn claim_panel(report: &RunFigures, claim: Claim) -> Panel {
         axis: axis.into(),
         unit: Unit::Ratio,
         groups,
-    }
-}
-
-fn spectrum_chart(report: &RunFigures, scenario_name: &str, variant: &str) -> Chart {
-    let open = report.has(scenario_name, Measure::Latency(Pct::P50, false));
-    let mut lines = Vec::new();
-    let mut missing = Vec::new();
-    for t in &report.targets {
-        let modes: &[bool] = if open { &[true, false] } else { &[true] };
-        for &corrected in modes {
-            let figures: Vec<(f64, Figure)> = Pct::SPECTRUM
-                .iter()
-                .map(|p| {
-                    let x = 1.0 / (1.0 - p.fraction().expect("spectrum percentiles"));
-                    (
-                        x,
-                        report.figure(scenario_name, variant, t, Measure::Latency(*p, corrected)),
-                    )
-                })
-                .collect();
-            let points: Vec<(f64, f64, f64, f64)> = figures
-                .iter()
-                .filter_map(|(x, f)| {
-                    let m = f.measured()?;
-                    Some((*x, m.spread.median, m.spread.min, m.spread.max))
-                })
-                // Log axes cannot show 0 µs (a histogram floor); such points are left out.
-                .filter(|p| p.1 > 0.0)
-                .collect();
-            if points.is_empty() {
-                if corrected {
-                    let why = match &figures[0].1 {
-                        Figure::Missing(m) => m.describe(),
-                        Figure::Measured(_) => "no latency above 0 µs".into(),
-                    };
-                    missing.push((t.label.clone(), t.colour, why));
-                }
-                continue;
-            }
-            let flags = figures[0]
-                .1
-                .measured()
-                .map(|m| m.flags())
-                .unwrap_or_default();
-            let mut label = t.label.clone();
-            if !flags.is_empty() {
-                label = format!("{label} ({})", flags.join(", "));
-            }
-            lines.push(Line {
-                label: if corrected { label } else { String::new() },
-                colour: t.colour,
-                dashed: !corrected,
-                points,
-            });
-        }
-    }
-    let what = match scenario_name {
-        scenario::RATE_10K => "open model at 10,000 req/s on GET /json".to_string(),
-        s => {
-            let v = variant_label(variant);
-            if v.is_empty() {
-                format!("GET /{s}")
-            } else {
-                format!("GET /{s}, {v}")
-            }
-        }
-    };
-    let id = if variant.is_empty() {
-        format!("latency-{scenario_name}")
-    } else {
-        format!("latency-{scenario_name}-{variant}")
-    };
-    let open_note = if open {
-        " Solid: corrected for coordinated omission (from each request's due time); dashed: \
-         uncorrected (from the actual send). The gap between them is queueing the uncorrected \
-         figure hides."
-    } else {
-        " Closed model: each connection sends its next request when the previous one completes."
-    };
-    Chart {
-        footer: String::new(),
-        id,
-        title: format!("Latency by percentile: {what}"),
-        caption: format!(
-            "HdrHistogram-style percentile spectrum: the x axis spreads the tail (log of \
-             1/(1−p)), both axes are logarithmic. Points: median over the trials; whiskers: \
-             min–max of the trials.{open_note}"
-        ),
-        body: Body::Spectrum(Spectrum {
-            lines,
-            missing,
-            open,
-        }),
     }
 }

@@ -39,6 +39,7 @@ pub(crate) const SECTIONS: [(&str, &str); 8] = [
 fn section_of(chart_id: &str) -> &'static str {
     match chart_id {
         "hello-rps" | "json-rps" | "cpu-per-request" => "throughput",
+        id if id.starts_with("throughput-time-") => "throughput",
         "memory-10k" | "idle-connections" => "memory",
         "cold-start" => "cold-start",
         id if id.starts_with("latency-") => "latency",
@@ -52,7 +53,8 @@ fn how_measured(section: &str) -> &'static str {
         "throughput" => {
             "How this was measured: closed-model keep-alive load (each connection sends its next \
              request when the previous completes) on GET /plaintext and /json, the server pinned \
-             to its own CPU(s); req/s is the median over the trials, whiskers the min–max."
+             to its own CPU(s); req/s is the median over the trials, whiskers the min–max. \
+             Throughput over time: each trial's per-second interval log (hdr/*.hlog)."
         }
         "memory" => {
             "How this was measured: the server's RSS (whole process tree) sampled during an open \
@@ -190,9 +192,12 @@ fn reading_notes() -> Vec<String> {
         "Failed and unavailable targets and cells are labelled with their reason; a missing \
          figure is never drawn as zero."
             .into(),
-        "Latency spectra: percentiles p50 … p99.99 on a log axis of 1/(1−p). Open runs show the \
-         coordinated-omission-corrected latency (from each request's due time) and the \
-         uncorrected one (from the actual send)."
+        "Latency spectra: the full HdrHistogram percentile spectrum (the trials' interval logs \
+         added up; run.json's six summary percentiles when a results folder has no logs, as the \
+         chart then says) on a log axis of 1/(1−p), with p50, p99 and p99.9 printed in the \
+         legend. Open runs show the coordinated-omission-corrected latency (from each request's \
+         due time, solid) and the uncorrected one (from the actual send, dashed). Each target \
+         has its own colour and marker shape."
             .into(),
     ]
 }

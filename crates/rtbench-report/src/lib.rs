@@ -1,7 +1,8 @@
 //! rtbench's report: reads a run folder's `run.json` (through the one schema in
-//! `rtbench-results`), computes per-cell statistics over the trials, and renders the survey's
-//! tables, every cell's figures and the charts as `report.md`, one self-contained `report.html`,
-//! and each chart as SVG and PNG.
+//! `rtbench-results`) and the trials' HdrHistogram interval logs (`hdr/*.hlog`), computes
+//! per-cell statistics over the trials, and renders the survey's tables, every cell's figures
+//! and the charts (bars, latency spectra, throughput over time) as `report.md`, one
+//! self-contained `report.html`, and each chart as SVG and PNG.
 //!
 //! - [`render_run`] does it all for a run folder: `DIR/run.json` → `DIR/report/`.
 //! - [`Report`] is a parsed run with everything derived from it; each output is a [`Format`]
@@ -36,6 +37,7 @@ mod claim;
 mod compare;
 mod doc;
 mod error;
+mod hdr;
 mod headline;
 mod html;
 mod markdown;
@@ -47,10 +49,12 @@ mod raster;
 mod read;
 mod relay_findings;
 mod report;
+mod spectrum;
 mod stats;
 mod streaming;
 mod survey;
 mod table;
+mod timeline;
 mod trend;
 mod variant_label;
 

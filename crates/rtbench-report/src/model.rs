@@ -6,7 +6,7 @@ use rtbench_results::{Metric, Model, Run, TargetStatus, Trial, TrialStatus};
 
 pub(crate) use crate::claim::{Claim, ClaimRow, ClaimTable, Verdict};
 pub(crate) use crate::palette::Rgb;
-use crate::palette::{SPARE_COLOURS, TARGET_COLOURS};
+use crate::palette::{self, Style, SPARE_COLOURS};
 use crate::stats::{self, Spread};
 use crate::survey::{self, SurveyRow, SURVEY};
 use crate::variant_label::natural_key;
@@ -43,7 +43,8 @@ pub(crate) struct TargetInfo {
     pub status: TargetStatus,
     pub reason: Option<String>,
     pub version: Option<String>,
-    pub colour: Rgb,
+    /// Colour, marker and dash: one per target, the same in every chart.
+    pub style: Style,
 }
 
 /// A scenario present in the run, with its variants in natural order (c64 before c256).
@@ -354,18 +355,16 @@ impl RunFigures {
     /// Derives the figures of a parsed run.
     pub fn of(run: Run) -> RunFigures {
         let mut targets: Vec<TargetInfo> = Vec::new();
-        let mut spare = SPARE_COLOURS.iter().cycle();
+        let mut spare = SPARE_COLOURS.iter().copied().cycle();
         let add = |targets: &mut Vec<TargetInfo>, t: TargetInfo| {
             if !targets.iter().any(|o| o.name == t.name) {
                 targets.push(t);
             }
         };
-        let mut colour_of = |name: &str| {
-            TARGET_COLOURS
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, c)| *c)
-                .unwrap_or_else(|| *spare.next().expect("cycle"))
+        // Colours now; markers and dashes once the order is known.
+        let mut style_of = |name: &str| Style {
+            colour: palette::colour_of(name, &mut spare),
+            ..Style::default()
         };
         for t in &run.targets {
             let survey = survey::row_for(t.survey_row.as_deref(), &t.name);
@@ -379,7 +378,7 @@ impl RunFigures {
                     .version
                     .clone()
                     .or_else(|| run.environment.runtime_versions.get(&t.name).cloned()),
-                colour: colour_of(&t.name),
+                style: style_of(&t.name),
             };
             add(&mut targets, info);
         }
@@ -396,7 +395,7 @@ impl RunFigures {
                 status: TargetStatus::Ok,
                 reason: None,
                 version: run.environment.runtime_versions.get(&trial.target).cloned(),
-                colour: colour_of(&trial.target),
+                style: style_of(&trial.target),
             };
             add(&mut targets, info);
         }
@@ -408,6 +407,10 @@ impl RunFigures {
                 .and_then(|s| SURVEY.iter().position(|r| r.row == s.row))
                 .unwrap_or(SURVEY.len())
         });
+        let colours: Vec<Rgb> = targets.iter().map(|t| t.style.colour).collect();
+        for (t, style) in targets.iter_mut().zip(palette::styles(&colours)) {
+            t.style = style;
+        }
 
         let mut names: Vec<String> = run.suite.scenarios.clone();
         for trial in &run.trials {

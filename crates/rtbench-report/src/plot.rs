@@ -7,15 +7,20 @@ use std::io;
 use std::sync::OnceLock;
 
 use ab_glyph::FontRef;
+use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
 
-use crate::chart::{Bar, BarKind, Body, Chart, Panel, Spectrum};
+use crate::chart::{Bar, BarKind, Body, Chart, Panel};
 use crate::model::Rgb;
 use crate::raster::{layout, Canvas, EM_TO_PLOTTERS};
 use rtbench_results::Unit;
+
+mod legend;
+mod spectrum;
+mod timeline;
 
 /// DejaVu Sans 2.37; licence in `assets/LICENSE-DejaVu.txt`.
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
@@ -29,7 +34,6 @@ const PANEL_CAPTION_H: u32 = 44;
 const AXIS_H: u32 = 52;
 const ROW_H: u32 = 24;
 const GROUP_GAP: u32 = 12;
-const SPECTRUM_H: u32 = 760;
 /// The provenance strip along the bottom edge of every chart.
 const PROVENANCE_H: u32 = 28;
 
@@ -71,7 +75,8 @@ fn text_width(s: &str, em: u32) -> i32 {
 /// The chart's size in pixels (the same for SVG and PNG).
 pub(crate) fn size(chart: &Chart) -> (u32, u32) {
     match &chart.body {
-        Body::Spectrum(_) => (1200, SPECTRUM_H + PROVENANCE_H),
+        Body::Spectrum(s) => (1200, TITLE_H + spectrum::height(s) + PROVENANCE_H),
+        Body::Timeline(t) => (1200, TITLE_H + timeline::height(t) + PROVENANCE_H),
         Body::Bars { columns, panels } => {
             let columns = (*columns).max(1);
             let width = if columns > 1 { 1600 } else { 1200 };
@@ -149,6 +154,38 @@ fn clip(s: &str, max: usize) -> String {
     }
 }
 
+/// Turns an axis value into its tick label.
+type TickFormat<'a> = &'a dyn Fn(&f64) -> String;
+
+/// The axes of the line charts: muted titles, a light grid, tick labels by `xf` and `yf` at about
+/// `labels` = (x, y) places.
+fn axes<DB, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    (x_desc, y_desc): (&str, &str),
+    (xf, yf): (TickFormat, TickFormat),
+    (x_labels, y_labels): (usize, usize),
+) -> DrawResult<(), DB>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_label_formatter(xf)
+        .y_label_formatter(yf)
+        .x_labels(x_labels)
+        .y_labels(y_labels)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .axis_desc_style(face(14).color(&MUTED))
+        .label_style(face(13).color(&INK))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(MUTED)
+        .draw()
+}
+
 fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
     let (w, full_h) = root.dim_in_pixel();
@@ -172,10 +209,8 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Dra
         text(22, &INK, HPos::Left),
     ))?;
     match &chart.body {
-        Body::Spectrum(s) => {
-            let area = root.margin(TITLE_H, 0, 0, 0);
-            draw_spectrum(root, &area, s)
-        }
+        Body::Spectrum(s) => spectrum::draw(root, &root.margin(TITLE_H, 0, 0, 0), s),
+        Body::Timeline(t) => timeline::draw(root, &root.margin(TITLE_H, 0, 0, 0), t),
         Body::Bars { columns, panels } => {
             let columns = (*columns).max(1);
             let col_w = w / columns as u32;
@@ -490,139 +525,9 @@ fn one_two_five(lo: f64, hi: f64) -> Vec<f64> {
     out
 }
 
-fn percentile_label(x: f64) -> String {
-    let p = (1.0 - 1.0 / x) * 100.0;
-    let s = format!("{p:.2}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    format!("{s}%")
-}
-
-fn draw_spectrum<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    area: &DrawingArea<DB, Shift>,
-    s: &Spectrum,
-) -> DrawResult<(), DB> {
-    let values = s.lines.iter().flat_map(|l| &l.points);
-    let lo = values
-        .clone()
-        .map(|p| p.2.min(p.1))
-        .fold(f64::INFINITY, f64::min);
-    let hi = values.map(|p| p.3.max(p.1)).fold(0.0, f64::max);
-    let (lo, hi) = if lo.is_finite() && hi > 0.0 {
-        (lo.max(0.5) / 1.6, hi * 3.0)
-    } else {
-        (1.0, 1000.0)
-    };
-    let mut chart = ChartBuilder::on(area)
-        .margin(16)
-        .margin_right(40)
-        .x_label_area_size(60)
-        .y_label_area_size(90)
-        .build_cartesian_2d(
-            (1.6f64..20_000f64)
-                .log_scale()
-                .with_key_points(vec![2.0, 4.0, 10.0, 100.0, 1_000.0, 10_000.0]),
-            (lo..hi).log_scale().with_key_points(one_two_five(lo, hi)),
-        )?;
-    let xf = |x: &f64| percentile_label(*x);
-    let yf = |y: &f64| Unit::Micros.tick(*y);
-    chart
-        .configure_mesh()
-        .x_label_formatter(&xf)
-        .y_label_formatter(&yf)
-        .x_desc("percentile (axis: log of 1/(1−p), so each step right is ten times rarer)")
-        .y_desc("latency (log scale)")
-        .axis_desc_style(face(14).color(&MUTED))
-        .label_style(face(13).color(&INK))
-        .bold_line_style(GRID)
-        .light_line_style(TRANSPARENT)
-        .axis_style(MUTED)
-        .draw()?;
-    for line in &s.lines {
-        let colour = rgb(line.colour);
-        let style = colour.stroke_width(if line.dashed { 2 } else { 3 });
-        let pts: Vec<(f64, f64)> = line.points.iter().map(|p| (p.0, p.1)).collect();
-        let drawn = if line.dashed {
-            chart.draw_series(DashedLineSeries::new(pts.clone(), 9, 6, style))?
-        } else {
-            chart.draw_series(LineSeries::new(pts.clone(), style))?
-        };
-        if !line.label.is_empty() {
-            drawn.label(line.label.clone()).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(3))
-            });
-        }
-        chart.draw_series(
-            pts.iter()
-                .map(|p| Circle::new(*p, if line.dashed { 3 } else { 4 }, colour.filled())),
-        )?;
-        chart.draw_series(
-            line.points
-                .iter()
-                .filter(|p| p.3 > p.2)
-                .map(|p| PathElement::new(vec![(p.0, p.2), (p.0, p.3)], colour.stroke_width(1))),
-        )?;
-    }
-    if s.open {
-        chart
-            .draw_series(LineSeries::new(
-                Vec::<(f64, f64)>::new(),
-                INK.stroke_width(3),
-            ))?
-            .label("solid: corrected (from each request's due time)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], INK.stroke_width(3)));
-        chart
-            .draw_series(LineSeries::new(
-                Vec::<(f64, f64)>::new(),
-                INK.stroke_width(2),
-            ))?
-            .label("dashed: uncorrected (from the actual send)")
-            .legend(|(x, y)| {
-                plotters::element::DashedPathElement::new(
-                    vec![(x, y), (x + 24, y)],
-                    5,
-                    4,
-                    INK.stroke_width(2),
-                )
-            });
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font(face(14).color(&INK))
-        .background_style(WHITE.mix(0.9))
-        .border_style(MUTED)
-        .margin(12)
-        .draw()?;
-    // Targets with no line are named, with the reason, at the bottom right of the plot.
-    let (x_px, y_px) = chart.plotting_area().get_pixel_range();
-    for (i, (label, colour, why)) in s.missing.iter().rev().enumerate() {
-        let y = y_px.end - 16 - i as i32 * 20;
-        let x = x_px.end - 12;
-        root.draw(&Text::new(
-            clip(&format!("{label}: {why} — no line"), 90),
-            (x - 18, y),
-            text(13, &MISSING_TEXT, HPos::Right),
-        ))?;
-        root.draw(&Rectangle::new(
-            [(x - 12, y - 5), (x - 2, y + 5)],
-            rgb(*colour).filled(),
-        ))?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentile_axis_labels() {
-        assert_eq!(percentile_label(2.0), "50%");
-        assert_eq!(percentile_label(10.0), "90%");
-        assert_eq!(percentile_label(1_000.0), "99.9%");
-        assert_eq!(percentile_label(10_000.0), "99.99%");
-    }
 
     #[test]
     fn log_ticks() {

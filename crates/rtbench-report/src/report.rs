@@ -7,6 +7,7 @@ use rtbench_results::Run;
 
 use crate::chart::{self, Chart, Skipped};
 use crate::error::ReportError;
+use crate::hdr::Logs;
 use crate::model::RunFigures;
 use crate::read::read_run;
 
@@ -22,15 +23,30 @@ pub struct Report {
 }
 
 impl Report {
-    /// Reads `run_dir/run.json` (schema 1 or the current one) and prepares the report.
+    /// Reads `run_dir/run.json` (schema 1 or the current one) and the trials' interval logs
+    /// beside it (`hdr/*.hlog`, for the latency spectra and throughput over time), and prepares
+    /// the report. A missing or unreadable log is said in its chart, never fatal.
     pub fn load(run_dir: &Path) -> Result<Report, ReportError> {
-        Ok(Report::from_run(read_run(run_dir)?))
+        let run = read_run(run_dir)?;
+        let dir = if run_dir.is_file() {
+            run_dir.parent().unwrap_or(Path::new("."))
+        } else {
+            run_dir
+        };
+        let logs = Logs::read(dir, &run);
+        Ok(Report::build(run, &logs))
     }
 
-    /// Prepares the report of an already parsed run.
+    /// Prepares the report of an already parsed run, without interval logs: latency spectra
+    /// come from run.json's summary percentiles (and say so), and there is no throughput over
+    /// time.
     pub fn from_run(run: Run) -> Report {
+        Report::build(run, &Logs::none())
+    }
+
+    fn build(run: Run, logs: &Logs) -> Report {
         let figures = RunFigures::of(run);
-        let (mut charts, skipped) = chart::catalogue(&figures);
+        let (mut charts, skipped) = chart::catalogue(&figures, logs);
         let footer = provenance(&figures);
         for c in &mut charts {
             c.footer = footer.clone();

@@ -7,10 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use std::collections::BTreeSet;
+
 use rtbench_report::{render_run, ReportError, ReportFiles};
 
 #[path = "report/tables.rs"]
 mod tables;
+/// Interval logs written for fixture runs, and what line charts draw from them.
+#[path = "report/lines.rs"]
+mod lines;
+use lines::{chart_svg, legend_entries, run_dir_with_logs};
 
 /// A fresh scratch folder under cargo's per-target temp dir.
 fn scratch(name: &str) -> PathBuf {
@@ -112,7 +118,7 @@ fn check_charts(files: &ReportFiles) {
 
 #[test]
 fn full_run_produces_every_file() {
-    let dir = run_dir("full", &fixture("full"));
+    let (dir, _) = run_dir_with_logs("full", &fixture("full"));
     let files = render_run(&dir).unwrap();
     assert_eq!(files.dir, dir.join("report"));
     let ids: Vec<&str> = files.charts.iter().map(|c| c.info.id.as_str()).collect();
@@ -127,6 +133,9 @@ fn full_run_produces_every_file() {
             "latency-json-c64",
             "latency-json-c256",
             "latency-rate-10k-r10000",
+            "throughput-time-plaintext",
+            "throughput-time-json",
+            "throughput-time-rate-10k",
             "cpu-per-request",
             "sse",
             "cold-start",
@@ -148,6 +157,8 @@ fn full_run_produces_every_file() {
         "| Node + Workers pool | — | ~500 MB |",
         "![Hello-world throughput",
         "(hello-rps.png)",
+        "(throughput-time-plaintext.png)",
+        "(latency-rate-10k-r10000.png)",
         "Scenario `sse-relay`",
     ] {
         assert!(md.contains(needle), "report.md lacks {needle:?}");
@@ -557,6 +568,8 @@ fn ten_targets() -> serde_json::Value {
             .map(|t| {
                 let mut t = t.clone();
                 t["target"] = serde_json::json!(name);
+                // Its own log, under the runner's name.
+                t["hdr_log"] = serde_json::Value::Null;
                 t
             })
             .collect();
@@ -568,8 +581,33 @@ fn ten_targets() -> serde_json::Value {
 
 #[test]
 fn ten_targets_get_ten_distinct_colours_in_one_order() {
-    let files = render_within("ten", &ten_targets(), 120);
+    let run = ten_targets();
+    let (dir, _) = run_dir_with_logs("ten", &run);
+    let files = render_run(&dir).unwrap();
     check_charts(&files);
+    // Line charts: every target's legend entry has a colour and a marker shape of its own.
+    for id in [
+        "latency-plaintext-c64",
+        "latency-rate-10k-r10000",
+        "throughput-time-plaintext",
+        "throughput-time-rate-10k",
+    ] {
+        let entries = legend_entries(&chart_svg(&files, id));
+        assert_eq!(entries.len(), 10, "{id}: legend {entries:?}");
+        let colours: BTreeSet<&str> = entries.iter().map(|e| e.1.as_str()).collect();
+        let shapes: BTreeSet<&str> = entries.iter().map(|e| e.2.as_str()).collect();
+        let pairs: BTreeSet<(&str, &str)> = entries
+            .iter()
+            .map(|e| (e.1.as_str(), e.2.as_str()))
+            .collect();
+        assert_eq!(colours.len(), 10, "{id}: colours shared: {entries:?}");
+        assert_eq!(shapes.len(), 10, "{id}: markers shared: {entries:?}");
+        assert_eq!(
+            pairs.len(),
+            10,
+            "{id}: colour and marker shared: {entries:?}"
+        );
+    }
     let hello = read(&files.charts[0].svg);
     let doc = roxmltree::Document::parse(&hello).unwrap();
     // The legend swatches: 12×12 squares, one per target per panel.
