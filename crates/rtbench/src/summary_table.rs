@@ -104,3 +104,41 @@ fn notes(cell: &Cell<'_>) -> String {
     }
     notes.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use rtbench_report::group_trials;
+    use rtbench_results::{parse_run, Outcome};
+
+    #[test]
+    fn an_idle_figure_below_its_resolution_is_not_printed_as_a_value() {
+        let fixture = include_str!("../../rtbench-report/tests/fixtures/full/run.json");
+        let mut run = parse_run(fixture).unwrap();
+        for t in run.trials.iter_mut().filter(|t| t.target == "bun") {
+            if let Some(Outcome::IdleConnections {
+                kib_per_connection,
+                resolution_kib,
+                ..
+            }) = &mut t.outcome
+            {
+                *kib_per_connection = 0.0;
+                *resolution_kib = Some(3.1);
+            }
+        }
+        let cells = group_trials(&run.trials);
+        let (_, bun) = cells
+            .iter()
+            .find(|(k, _)| k.target == "bun" && k.scenario == "idle-connections")
+            .unwrap();
+        let notes = super::notes(bun);
+        assert!(
+            notes.contains("KiB per idle connection < 3.10 KiB (resolution)"),
+            "{notes}"
+        );
+        let (_, axum) = cells
+            .iter()
+            .find(|(k, _)| k.target == "axum" && k.scenario == "idle-connections")
+            .unwrap();
+        assert!(!super::notes(axum).contains("resolution"));
+    }
+}
