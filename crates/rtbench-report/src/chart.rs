@@ -1,5 +1,6 @@
 //! Which charts a run gets and what each one shows, as plain data. Drawing is `plot`'s job.
 
+use crate::claim::NOT_IN_SURVEY;
 use crate::hdr::Logs;
 use crate::model::{
     scenario, variant_label, Claim, Figure, Measure, Rgb, RunFigures, TargetInfo, Verdict,
@@ -567,6 +568,7 @@ fn claim_panel(report: &RunFigures, claim: Claim) -> Panel {
                                 format!("inconclusive ({}?)", claim.words(*d))
                             }
                             Verdict::NotMeasured(_) => String::new(),
+                            Verdict::NotInSurvey => NOT_IN_SURVEY.into(),
                         }),
                     },
                 },

@@ -69,6 +69,9 @@ pub(crate) enum Verdict {
     Inconclusive(Direction, String),
     /// No figure to judge; the reason says why.
     NotMeasured(String),
+    /// A measured target the survey's table has no row for (Deno, workerd, Hono on Bun; and the
+    /// Node + Workers pool in §8, which the survey lists only in §11): shown, never judged.
+    NotInSurvey,
 }
 
 impl Verdict {
@@ -80,9 +83,13 @@ impl Verdict {
                 Some(format!("inconclusive ({}?): {why}", claim.words(*d)))
             }
             Verdict::NotMeasured(_) => None,
+            Verdict::NotInSurvey => Some(NOT_IN_SURVEY.into()),
         }
     }
 }
+
+/// What a row the survey's table does not have says instead of a verdict.
+pub(crate) const NOT_IN_SURVEY: &str = "not in the survey's table";
 
 /// One row of a reproduced survey table.
 #[derive(Debug, Clone)]
@@ -273,10 +280,55 @@ impl RunFigures {
                 _ => Verdict::NotMeasured("no figure".into()),
             };
         }
+        self.push_rows_not_in_survey(claim, &mut rows);
         ClaimTable {
             claim,
             rows,
             scenario_present: self.scenario(scenario).is_some(),
+        }
+    }
+
+    /// Targets measured here that the survey's table has no row for, after its rows: their
+    /// figure and its ratio to the best survey row, but no rank (the ranks are the survey
+    /// rows' among themselves, as the survey ranks them) and no verdict.
+    fn push_rows_not_in_survey(&self, claim: Claim, rows: &mut Vec<ClaimRow>) {
+        let (scenario, measure) = match claim {
+            Claim::Hello => (scenario::PLAINTEXT, Measure::Rps),
+            Claim::Memory => (scenario::RATE_10K, Measure::Memory10k),
+        };
+        if self.scenario(scenario).is_none() {
+            return;
+        }
+        let hib = claim.higher_is_better();
+        let best_ratio_one = rows
+            .iter()
+            .find(|r| r.ratio.is_some_and(|x| (x - 1.0).abs() < 1e-12));
+        let best = best_ratio_one.and_then(|r| r.figure.as_ref()?.median());
+        let in_table: Vec<usize> = rows.iter().filter_map(|r| r.target).collect();
+        for (i, t) in self.targets.iter().enumerate() {
+            let has_row = match (claim, t.survey) {
+                (_, None) => false,
+                (Claim::Hello, Some(row)) => row.hello_rps.is_some(),
+                (Claim::Memory, Some(_)) => true,
+            };
+            if has_row || in_table.contains(&i) {
+                continue;
+            }
+            let (variant, figure) = self.best_variant(scenario, t, measure, hib);
+            let ratio = figure.median().zip(best).map(|(m, b)| m / b);
+            rows.push(ClaimRow {
+                survey_row: "—".into(),
+                target: Some(i),
+                survey_text: "—".into(),
+                survey_figure: None,
+                survey_rank: None,
+                survey_ratio: None,
+                figure: Some(figure),
+                variant,
+                rank: None,
+                ratio,
+                verdict: Verdict::NotInSurvey,
+            });
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use rtbench_results::{KindSettings, TargetStatus, Unit};
 
+use crate::claim::{Verdict, NOT_IN_SURVEY};
 use crate::model::{
     scenario, variant_label, Claim, ClaimRow, Figure, Measure, Missing, RunFigures,
 };
@@ -114,13 +115,16 @@ pub(crate) fn findings(report: &RunFigures) -> Vec<String> {
         };
         let mut others: Vec<String> = Vec::new();
         for r in measured.iter().filter(|r| !std::ptr::eq(**r, *best)) {
+            let claimed = match r.verdict {
+                Verdict::NotInSurvey => NOT_IN_SURVEY.to_string(),
+                _ => format!("survey {}", claimed_ratio(r)),
+            };
             let mut s = format!(
-                "{} {verb} {:.2}× (survey {})",
+                "{} {verb} {:.2}× ({claimed})",
                 label(r),
                 r.ratio.expect("measured"),
-                claimed_ratio(r)
             );
-            if let Some(v) = r.verdict.words(claim) {
+            if let Some(v) = r.verdict.words(claim).filter(|_| r.survey_ratio.is_some()) {
                 s = format!("{s}, {v}");
             }
             others.push(s);

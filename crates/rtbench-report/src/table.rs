@@ -3,7 +3,7 @@
 
 use rtbench_results::{CheckStatus, TargetStatus, SCHEMA_VERSION};
 
-use crate::claim::span_text;
+use crate::claim::{span_text, NOT_IN_SURVEY};
 use crate::model::{scenario, variant_label, Claim, ClaimTable, Figure, RunFigures, Verdict};
 use crate::survey::{Direction, TOLERANCE};
 use rtbench_results::Unit;
@@ -118,6 +118,7 @@ fn verdict_cell(claim: Claim, verdict: &Verdict) -> Cell {
         Verdict::Inconclusive(..) => {
             Cell::marked(verdict.words(claim).unwrap_or_default(), Mark::Inconclusive)
         }
+        Verdict::NotInSurvey => Cell::plain(NOT_IN_SURVEY),
         Verdict::NotMeasured(why) => Cell::marked(
             if why.is_empty() {
                 "not measured".to_string()

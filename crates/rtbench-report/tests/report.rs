@@ -11,11 +11,11 @@ use std::collections::BTreeSet;
 
 use rtbench_report::{render_run, ReportError, ReportFiles};
 
-#[path = "report/tables.rs"]
-mod tables;
 /// Interval logs written for fixture runs, and what line charts draw from them.
 #[path = "report/lines.rs"]
 mod lines;
+#[path = "report/tables.rs"]
+mod tables;
 use lines::{chart_svg, legend_entries, run_dir_with_logs};
 
 /// A fresh scratch folder under cargo's per-target temp dir.
@@ -620,8 +620,9 @@ fn ten_targets_get_ten_distinct_colours_in_one_order() {
         })
         .filter_map(|n| n.attribute("fill"))
         .collect();
-    // Top: all ten; bottom (ratios to the survey): the six survey rows.
-    assert_eq!(swatches.len(), 16, "{swatches:?}");
+    // Top: all ten; bottom (ratios to the fastest): the six survey rows, then the four the
+    // survey's §8 has no row for, with their measured ratio only.
+    assert_eq!(swatches.len(), 20, "{swatches:?}");
     let (top, bottom) = swatches.split_at(10);
     let distinct: std::collections::BTreeSet<&&str> = top.iter().collect();
     assert_eq!(distinct.len(), 10, "colours shared: {top:?}");
@@ -631,8 +632,32 @@ fn ten_targets_get_ten_distinct_colours_in_one_order() {
         bottom.iter().collect::<Vec<_>>(),
         "the two panels order targets differently"
     );
-    // §9: every target has a row with the survey's stance and a verdict.
     let md = read(&files.markdown);
+    // §8 and §11: the targets the survey's table has no row for are measured rows, marked.
+    for (claim, rows) in [
+        (
+            "§8",
+            ["node-cluster", "deno", "workerd", "hono-bun"].as_slice(),
+        ),
+        ("§11", ["deno", "workerd", "hono-bun"].as_slice()),
+    ] {
+        let table = md
+            .split(&format!("**{claim} "))
+            .nth(1)
+            .and_then(|t| t.split("\n\n").nth(1))
+            .unwrap_or_else(|| panic!("no {claim} table"));
+        for target in rows {
+            let row = table
+                .lines()
+                .find(|l| l.starts_with(&format!("| — | {target} |")))
+                .unwrap_or_else(|| panic!("{claim}: no row for {target}:\n{table}"));
+            assert!(
+                row.ends_with("| not in the survey's table |") && row.contains('×'),
+                "{claim}: {row}"
+            );
+        }
+    }
+    // §9: every target has a row with the survey's stance and a verdict.
     for needle in [
         "| FastAPI (uvicorn) | buffers in 3/3 trials",
         "works well (FastAPI with StreamingResponse) | contradicted: buffers tokens |",
