@@ -444,7 +444,7 @@ pub(crate) fn claims(report: &RunFigures, table: &ClaimTable) -> Table {
 }
 
 /// The measures a scenario's table shows, in this order, when any trial has them.
-const COLUMNS: [Measure; 17] = [
+const COLUMNS: [Measure; 19] = [
     Measure::Rps,
     Measure::AchievedRate,
     Measure::Latency(Pct::P50, true),
@@ -462,6 +462,9 @@ const COLUMNS: [Measure; 17] = [
     Measure::AbortMs,
     Measure::ColdStart,
     Measure::Latency(Pct::Max, true),
+    // The client-bound flag's evidence, side by side.
+    Measure::ClientCpu,
+    Measure::ClientHeadroom,
 ];
 
 /// One table per scenario: every cell (variant × target) with median and spread.
