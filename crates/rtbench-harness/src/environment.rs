@@ -34,6 +34,7 @@ pub fn describe(
         launcher: launcher.to_string(),
         placement,
         runtime_versions: Default::default(),
+        client_ceiling: None,
     }
 }
 

@@ -23,6 +23,7 @@ mod launcher;
 mod launcher_choice;
 mod load_result;
 mod native;
+mod placement;
 mod probe;
 mod provision;
 mod relay;
@@ -56,6 +57,7 @@ pub use launcher_choice::{
 };
 pub use load_result::load_result;
 pub use native::NativeServer;
+pub use placement::choose_placement;
 pub use provision::{cache_dir, provision, runtime_version, unmet_requirement};
 pub use relay::{
     added_latency, added_latency_from_load, detect_buffering, measure_abort, measure_relay,

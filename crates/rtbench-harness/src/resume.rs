@@ -26,6 +26,8 @@ pub struct Resumed {
     pub launcher: Launcher,
     pub server_cpus: Vec<usize>,
     pub client_cpus: Vec<usize>,
+    /// Why the run chose those CPUs, as it recorded (absent in older runs).
+    pub placement_reason: Option<String>,
 }
 
 /// The recorded settings of the run in `dir`, checked against the flags given with `--resume`.
@@ -103,6 +105,7 @@ pub fn resume_settings(
         launcher,
         server_cpus: placement.server_cpus.clone(),
         client_cpus: placement.client_cpus.clone(),
+        placement_reason: placement.reason.clone(),
     })
 }
 

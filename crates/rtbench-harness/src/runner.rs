@@ -6,13 +6,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use rtbench_results::{
-    CheckStatus, Placement, Run, TargetRecord, TargetStatus, Trial, TrialStatus, SCHEMA_VERSION,
+    CheckStatus, ClientCeiling, Placement, Run, TargetRecord, TargetStatus, Trial, TrialStatus,
+    SCHEMA_VERSION,
 };
 
 use crate::docker::ImageOptions;
 use crate::environment;
 use crate::error::HarnessError;
 use crate::launcher::{Launcher, Prepared, Readiness};
+use crate::load_result::ceiling_record;
 use crate::results::{read_run, RunWriter};
 use crate::resume::{resume_settings, ResumeFlags};
 use crate::scenario::{Plan, Scenario, Variant};
@@ -36,6 +38,8 @@ pub struct RunOptions {
     pub image_options: ImageOptions,
     pub server_cpus: Vec<usize>,
     pub client_cpus: Vec<usize>,
+    /// Why these CPUs (from [`choose_placement`](crate::choose_placement)); recorded with them.
+    pub placement_reason: Option<String>,
     /// `WORKERS` for every target.
     pub workers: u32,
     /// The run folder; default `results/<UTC timestamp>-<host>`.
@@ -54,6 +58,12 @@ pub struct RunOptions {
 pub enum Progress {
     /// The work ahead: steps (target × variant × trial) and an estimate of the wall time.
     Planned { steps: u64, estimate: Duration },
+    /// The client's ceiling for the run: measured now, or (`recorded`) kept from the resumed
+    /// run's record. `Err` says why it could not be measured: cells then get no headroom.
+    Ceiling {
+        ceiling: Result<ClientCeiling, String>,
+        recorded: bool,
+    },
     /// Something about a target (provisioning, launching, verifying).
     Target { target: String, message: String },
     /// A step begins.
@@ -80,6 +90,12 @@ pub struct RunOutcome {
     /// Every failure, one line each (target or trial, with the reason).
     pub failures: Vec<String>,
 }
+
+/// How long the client's ceiling is measured when a run starts: long enough for a steady CPU per
+/// request, short beside any suite.
+const CEILING_DURATION: Duration = Duration::from_secs(3);
+/// The ceiling's connections: the suite's plaintext concurrency.
+const CEILING_CONNECTIONS: u64 = 64;
 
 /// Runs (or resumes) a suite and writes the run folder as it goes.
 pub fn run(
@@ -131,6 +147,7 @@ pub fn run(
                     Placement {
                         server_cpus: options.server_cpus.clone(),
                         client_cpus: options.client_cpus.clone(),
+                        reason: options.placement_reason.clone(),
                     },
                 ),
                 suite: plan.suite_info(),
@@ -159,6 +176,7 @@ pub fn run(
             * (targets.len() as u32 * plan.suite.trials),
     });
 
+    let ceiling = client_ceiling(options, &mut writer, progress)?;
     let upstream = UpstreamServer::start()?;
     let mut measurable = Vec::new();
     for target in &targets {
@@ -195,6 +213,7 @@ pub fn run(
                 writer: &mut writer,
                 ledger: &mut ledger,
                 upstream: &upstream,
+                ceiling: ceiling.as_ref(),
             };
             round.run_target(&plan, (target, prepared), trial_number, progress)?;
         }
@@ -206,6 +225,43 @@ pub fn run(
         dir: writer.dir().to_path_buf(),
         failures: failures(writer.run()),
     })
+}
+
+/// The run's client ceiling: the one its run.json records (a resumed run keeps it), else measured
+/// now, before any target runs, and recorded. A ceiling that cannot be measured is said and the
+/// run goes on without headroom figures.
+fn client_ceiling(
+    options: &RunOptions,
+    writer: &mut RunWriter,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Option<ClientCeiling>, HarnessError> {
+    if let Some(recorded) = writer.run().environment.client_ceiling.clone() {
+        progress(Progress::Ceiling {
+            ceiling: Ok(recorded.clone()),
+            recorded: true,
+        });
+        return Ok(Some(recorded));
+    }
+    let ceiling_options = rtbench_load::CeilingOptions {
+        client_cpus: options.client_cpus.clone(),
+        server_cpus: options.server_cpus.clone(),
+        connections: CEILING_CONNECTIONS,
+        duration: CEILING_DURATION,
+    };
+    let measured = match rtbench_load::ceiling(&ceiling_options) {
+        Ok(c) if c.summary.requests > 0 => Ok(ceiling_record(&c)),
+        Ok(_) => Err("no request completed against the built-in server".to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Ok(c) = &measured {
+        let c = c.clone();
+        writer.update(|run| run.environment.client_ceiling = Some(c))?;
+    }
+    progress(Progress::Ceiling {
+        ceiling: measured.clone(),
+        recorded: false,
+    });
+    Ok(measured.ok())
 }
 
 /// Provisioning and requirement checks, once per target per run (again on resume: the handle is
@@ -281,6 +337,7 @@ struct Round<'a> {
     writer: &'a mut RunWriter,
     ledger: &'a mut Ledger,
     upstream: &'a UpstreamServer,
+    ceiling: Option<&'a ClientCeiling>,
 }
 
 impl Round<'_> {
@@ -297,6 +354,7 @@ impl Round<'_> {
             writer,
             ledger,
             upstream,
+            ceiling,
         } = self;
         let (options, upstream) = (*options, *upstream);
         let launch = LaunchOptions {
@@ -367,6 +425,7 @@ impl Round<'_> {
                     prepared,
                     launch: &launch,
                     client_cpus: &options.client_cpus,
+                    ceiling: *ceiling,
                     upstream,
                     hdr_path: &hdr_path,
                 };

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use rtbench_load::{Hooks, LoadBuilder, StreamOptions};
-use rtbench_results::{KindSettings, LoadResult, Outcome, ServerStats, Trial};
+use rtbench_results::{ClientCeiling, KindSettings, LoadResult, Outcome, ServerStats, Trial};
 
 use crate::launcher::{Launcher, Prepared, Server};
-use crate::load_result::load_result;
+use crate::load_result::{load_result, with_ceiling};
 use crate::relay::{added_latency_from_load, measure_relay, RelayConfig};
 use crate::sampler::Sampler;
 use crate::scenario::{Scenario, Variant};
@@ -34,6 +34,8 @@ pub(crate) struct TrialContext<'a> {
     pub prepared: &'a Prepared,
     pub launch: &'a LaunchOptions,
     pub client_cpus: &'a [usize],
+    /// The run's client ceiling, when measured: request/response cells get their headroom.
+    pub ceiling: Option<&'a ClientCeiling>,
     pub upstream: &'a UpstreamServer,
     pub hdr_path: &'a Path,
 }
@@ -146,6 +148,9 @@ pub(crate) fn headline(trial: &Trial) -> String {
         }
         _ => {}
     }
+    if let Some(headroom) = load.client_headroom {
+        line += &format!(", {headroom:.2} of the client's ceiling");
+    }
     if load.client_bound {
         line += " (client-bound)";
     }
@@ -177,7 +182,12 @@ fn http(
     }
     let idle = idle_rss_kib(server);
     let sampler = Sampler::start(server.resources(), SAMPLE_EVERY, shape.warmup);
-    let load = run_engine(builder, context.hdr_path)?;
+    // Only request/response cells: a stream's work is events, not the requests the ceiling counts.
+    let load = with_ceiling(
+        run_engine(builder, context.hdr_path)?,
+        context.ceiling,
+        context.client_cpus.len(),
+    );
     let server = sampler.finish(idle, load.requests);
     let Some(rate) = variant.rate else {
         return Ok(Outcome::Http { load, server });

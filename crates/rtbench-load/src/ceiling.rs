@@ -82,6 +82,25 @@ pub struct Ceiling {
     pub shared_cpu: bool,
 }
 
+/// The share (of its CPUs, or of its ceiling) from which the client is taken to be the limit.
+pub const CLIENT_BOUND_SHARE: f64 = 0.9;
+
+/// Whether a load's figure may measure the client rather than the server: the client used at
+/// least [`CLIENT_BOUND_SHARE`] of its CPUs, or (when the run measured a ceiling) completed at
+/// least that share of what its cores can at the ceiling. The one definition of the flag: the
+/// engine applies it without a ceiling, the runner again with the run's.
+pub fn client_bound(cpu_fraction: f64, headroom: Option<f64>) -> bool {
+    cpu_fraction >= CLIENT_BOUND_SHARE || headroom.is_some_and(|h| h >= CLIENT_BOUND_SHARE)
+}
+
+/// How much of the client's ceiling a load used: its req/s ÷ (ceiling per core × client cores);
+/// 1.0 = the client completes what its cores can, so the server may be faster than measured.
+/// `None` without a usable ceiling (no request completed against the built-in server) or cores.
+pub fn headroom(rps: f64, max_rps_per_core: f64, client_cores: usize) -> Option<f64> {
+    let capacity = max_rps_per_core * client_cores as f64;
+    (capacity > 0.0 && capacity.is_finite() && rps.is_finite()).then(|| rps / capacity)
+}
+
 /// Measures the client's ceiling for plaintext: runs the engine against a built-in server on
 /// `options.server_cpus` and divides requests by the client's CPU time.
 pub fn ceiling(options: &CeilingOptions) -> Result<Ceiling, LoadError> {
@@ -241,6 +260,24 @@ fn answer(conn: &mut Conn, buf: &mut [u8], out: &mut Vec<u8>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headroom_is_the_share_of_the_client_cores_ceiling() {
+        assert_eq!(headroom(50_000.0, 100_000.0, 1), Some(0.5));
+        assert_eq!(headroom(150_000.0, 100_000.0, 2), Some(0.75));
+        assert_eq!(headroom(1.0, 0.0, 1), None, "no ceiling measured");
+        assert_eq!(headroom(1.0, 100_000.0, 0), None, "no client core");
+    }
+
+    #[test]
+    fn client_bound_at_90_percent_of_cpu_or_of_the_ceiling() {
+        assert!(client_bound(0.9, None), "exactly 90% of its CPUs");
+        assert!(!client_bound(0.8999, None), "just below");
+        assert!(client_bound(0.2, Some(0.9)), "exactly 90% of its ceiling");
+        assert!(!client_bound(0.2, Some(0.8999)), "just below");
+        assert!(client_bound(0.95, Some(0.1)), "either one is enough");
+        assert!(!client_bound(0.5, None), "no ceiling: CPU alone decides");
+    }
 
     #[test]
     fn the_builtin_server_answers_every_request_however_it_is_split() {

@@ -26,8 +26,6 @@ use crate::worker_out::WorkerOut;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Descriptors besides the connections: stdio, epoll and timer per worker, log files.
 const SPARE_FDS: u64 = 64;
-/// Client CPU use from which a run is flagged client-bound.
-const CLIENT_BOUND: f64 = 0.9;
 
 /// Optional outputs of a run, written while it goes (interval log) or at its end (distribution).
 #[derive(Default)]
@@ -418,7 +416,8 @@ fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::H
         unsent_due: open.then_some(unsent),
         client_cpu_s,
         client_cpu_fraction,
-        client_bound: client_cpu_fraction >= CLIENT_BOUND,
+        // Without a ceiling here: the runner applies the same rule again with the run's.
+        client_bound: crate::ceiling::client_bound(client_cpu_fraction, None),
         stream,
         ended,
         requests_asked: config.requests_asked(),

@@ -82,7 +82,7 @@ pub use agent::{
     merge_agents, read_agent_output, split, write_agent_output, AgentInterval, AgentOutput,
     AgentReport, Merged, Share,
 };
-pub use ceiling::{ceiling, Ceiling, CeilingOptions};
+pub use ceiling::{ceiling, client_bound, headroom, Ceiling, CeilingOptions, CLIENT_BOUND_SHARE};
 pub use config::{LoadBuilder, LoadConfig, StreamOptions};
 pub use engine::{run, run_until, run_with, Hooks, Outcome, StopHandle};
 pub use error::{LoadError, ParseError, SseError};

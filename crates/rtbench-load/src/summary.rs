@@ -142,7 +142,9 @@ pub struct Summary {
     pub client_cpu_s: f64,
     /// Client CPU used as a fraction of its CPUs (1.0 = every client CPU busy).
     pub client_cpu_fraction: f64,
-    /// True when the client used ≥ 90% of its CPUs: the figure may measure the client, not the server.
+    /// True when the client used ≥ 90% of its CPUs: the figure may measure the client, not the
+    /// server ([`client_bound`](crate::client_bound) without a ceiling; `rtbench run` applies it
+    /// again with its measured one).
     pub client_bound: bool,
     /// Stream model only: per-stream figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]

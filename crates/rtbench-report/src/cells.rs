@@ -25,6 +25,7 @@ enum Column {
 /// The figures each kind of scenario shows, in order. One figure per idea: the closed model's
 /// p50 follows from req/s and the connections (Little's law), an open run's req/s is its achieved
 /// rate, its memory at the rate is its mean RSS (the §11 table shows it), so none is repeated.
+/// Client CPU and headroom sit side by side: the two criteria of the client-bound flag.
 fn figures(report: &RunFigures, sc: &str, variant: &str) -> Vec<Measure> {
     let present = |m: Measure| has(report, sc, variant, m);
     let open = present(Measure::Latency(Pct::P50, false));
@@ -34,6 +35,7 @@ fn figures(report: &RunFigures, sc: &str, variant: &str) -> Vec<Measure> {
             Measure::Latency(Pct::P99, true),
             Measure::ServerMemory,
             Measure::ClientCpu,
+            Measure::ClientHeadroom,
         ]
     } else if present(Measure::KibPerConnection) {
         &[Measure::KibPerConnection, Measure::ServerMemory]
@@ -55,6 +57,7 @@ fn figures(report: &RunFigures, sc: &str, variant: &str) -> Vec<Measure> {
             Measure::Latency(Pct::P99, true),
             Measure::CpuPerRequest,
             Measure::ClientCpu,
+            Measure::ClientHeadroom,
         ]
     };
     kind.iter().copied().filter(|m| present(*m)).collect()

@@ -182,7 +182,9 @@ fn reading_notes() -> Vec<String> {
         "Spread: error bars and the ranges in tables are the min–max over the trials of a cell \
          (with 3–5 trials an interquartile range says little and min–max hides nothing)."
             .into(),
-        "Client-bound: the load generator used ≥ 90% of its CPUs in that cell, so the figure may \
+        "Client-bound: in that cell the load generator used ≥ 90% of its CPUs, or its headroom \
+         (the cell's req/s over the client's ceiling, the req/s its cores complete against a \
+         built-in plaintext server, measured when the run started) was ≥ 0.9, so the figure may \
          measure the client rather than the server, which can be at least this fast. Such cells \
          are hatched in charts and flagged in tables."
             .into(),

@@ -58,9 +58,15 @@ pub(crate) fn what(report: &RunFigures) -> String {
 pub(crate) fn place(report: &RunFigures) -> String {
     let e = &report.run().environment;
     let cpus = |c: &[usize]| c.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+    let ceiling = e.client_ceiling.as_ref().map_or(String::new(), |c| {
+        format!(
+            " (client ceiling {} per core)",
+            Unit::PerSecond.format(c.max_rps_per_core)
+        )
+    });
     format!(
-        "**Where:** {}, {} cores; server pinned to CPU {}, load generator to CPU {}; launcher \
-         `{}`; kernel {}; started {}; rtbench {} (commit `{}`).",
+        "**Where:** {}, {} cores; server pinned to CPU {}, load generator to CPU {}{ceiling}; \
+         launcher `{}`; kernel {}; started {}; rtbench {} (commit `{}`).",
         e.cpu_model,
         e.cores,
         cpus(&e.placement.server_cpus),
@@ -227,8 +233,8 @@ fn caveats(report: &RunFigures) -> Vec<String> {
     if client_bound > 0 {
         out.push(format!(
             "Caveat: {client_bound} of {cells} load cells were client-bound (the load generator \
-             used ≥ 90% of its CPUs, so the server may be faster than measured); they are \
-             hatched in charts and flagged in tables."
+             used ≥ 90% of its CPUs or drove ≥ 90% of its measured ceiling, so the server may be \
+             faster than measured); they are hatched in charts and flagged in tables."
         ));
     }
     if not_sustained > 0 {

@@ -147,8 +147,9 @@ pub(crate) enum Measure {
     ColdStart,
     /// SSE events received as a percentage of those expected.
     EventsReceived,
-    /// The load generator's CPU use, % of its CPUs.
+    /// Client CPU as a share of its CPUs, and its req/s over its ceiling (client-bound evidence).
     ClientCpu,
+    ClientHeadroom,
 }
 
 impl Measure {
@@ -171,6 +172,7 @@ impl Measure {
             Measure::ColdStart => "cold_start",
             Measure::EventsReceived => "sse_events_received_share",
             Measure::ClientCpu => "client_cpu_share",
+            Measure::ClientHeadroom => "client_headroom",
         })
     }
 
@@ -279,7 +281,7 @@ pub(crate) struct Measured {
     /// Ok trials of the cell.
     pub trials: usize,
     pub failed_trials: usize,
-    /// Ok trials in which the load generator used ≥ 90% of its CPUs.
+    /// Ok trials flagged client-bound (≥ 90% of the client's CPUs or of its ceiling).
     pub client_bound: usize,
     /// Ok trials of an open run below 98% of the asked rate.
     pub not_sustained: usize,

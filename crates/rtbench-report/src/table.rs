@@ -168,11 +168,16 @@ pub(crate) fn environment(report: &RunFigures) -> Table {
         (
             "CPU placement",
             format!(
-                "server on CPU {}, load generator on CPU {}",
+                "server on CPU {}, load generator on CPU {}{}",
                 cpus(&env.placement.server_cpus),
-                cpus(&env.placement.client_cpus)
+                cpus(&env.placement.client_cpus),
+                env.placement
+                    .reason
+                    .as_ref()
+                    .map_or(String::new(), |r| format!(" ({r})"))
             ),
         ),
+        ("Client ceiling", client_ceiling(env)),
         (
             "Suite",
             format!(
@@ -215,6 +220,30 @@ pub(crate) fn environment(report: &RunFigures) -> Table {
             .map(|(k, v)| vec![Cell::plain(k), Cell::plain(v)])
             .collect(),
         notes: vec![],
+    }
+}
+
+/// The client's ceiling in words: what a cell's headroom is measured against.
+fn client_ceiling(env: &rtbench_results::Environment) -> String {
+    match &env.client_ceiling {
+        Some(c) => format!(
+            "{} per client core ({} client CPU per request against a built-in plaintext server \
+             on CPU {}, {:.0} s){}",
+            Unit::PerSecond.format(c.max_rps_per_core),
+            Unit::Micros.format(c.cpu_us_per_request),
+            c.server_cpus
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            c.duration_s,
+            if c.shared_cpu {
+                "; client and server shared a CPU: a low estimate"
+            } else {
+                ""
+            }
+        ),
+        None => "not measured in this run (no headroom figures)".into(),
     }
 }
 

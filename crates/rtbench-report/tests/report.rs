@@ -467,6 +467,41 @@ fn an_unflagged_run_has_no_hatching() {
 }
 
 /// Renders `run` with a time limit: extreme figures once made plotters loop for ever.
+/// A run that measured the client's ceiling: the environment says it, and the scenario tables
+/// show each cell's headroom beside its client CPU.
+#[test]
+fn the_client_ceiling_and_each_cells_headroom_are_shown() {
+    let mut run = fixture("full");
+    run["environment"]["client_ceiling"] = serde_json::json!({
+        "client_cpus": [0], "server_cpus": [1], "connections": 64, "duration_s": 3.0,
+        "rps": 150000.0, "client_cpu_fraction": 0.75, "cpu_us_per_request": 5.0,
+        "max_rps_per_core": 200000.0, "shared_cpu": false
+    });
+    mutate(&mut run, |load| {
+        load["client_headroom"] = serde_json::json!(0.42)
+    });
+    let files = render_within("ceiling", &run, 120);
+    let md = read(&files.markdown);
+    assert!(
+        md.contains(
+            "| Client ceiling | 200k req/s per client core (5.00 µs client CPU per request"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| client CPU share | client headroom |"),
+        "{md}"
+    );
+    assert!(md.contains(" | 0.42× | "), "{md}");
+    // Without a ceiling the environment says so and no headroom column is drawn.
+    let md = read(&render_within("no-ceiling", &fixture("full"), 120).markdown);
+    assert!(
+        md.contains("| Client ceiling | not measured in this run"),
+        "{md}"
+    );
+    assert!(!md.contains("client headroom"), "{md}");
+}
+
 fn render_within(name: &str, run: &serde_json::Value, secs: u64) -> ReportFiles {
     let dir = run_dir(name, run);
     let (tx, rx) = std::sync::mpsc::channel();

@@ -36,8 +36,8 @@ pub use load::{ErrorCounts, LoadResult, Model, Percentiles, StreamResult};
 pub use metric::{Better, Metric, MetricDef};
 pub use read::parse_run;
 pub use schema::{
-    CheckResult, CheckStatus, Environment, Outcome, Placement, RelayStats, Run, ServerStats,
-    SuiteInfo, TargetRecord, TargetStatus, Trial, TrialStatus, SCHEMA_VERSION,
+    CheckResult, CheckStatus, ClientCeiling, Environment, Outcome, Placement, RelayStats, Run,
+    ServerStats, SuiteInfo, TargetRecord, TargetStatus, Trial, TrialStatus, SCHEMA_VERSION,
 };
 pub use settings::{KindSettings, ScenarioSettings, VariantSettings};
 pub use stats::{median, quantile, sorted};

@@ -114,7 +114,12 @@ pub struct LoadResult {
     pub client_cpu_s: f64,
     /// Client CPU used as a fraction of its CPUs (1.0 = every client CPU busy).
     pub client_cpu_fraction: f64,
-    /// The client used ≥ 90% of its CPUs: the figure may measure the client, not the server.
+    /// Request/response loads in a run that measured the client's ceiling: req/s ÷ (ceiling per
+    /// core × client cores); 1.0 = the client drove what its cores can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_headroom: Option<f64>,
+    /// The client used ≥ 90% of its CPUs, or its headroom is ≥ 0.9: the figure may measure the
+    /// client, not the server.
     pub client_bound: bool,
     /// Stream model only.
     #[serde(default, skip_serializing_if = "Option::is_none")]

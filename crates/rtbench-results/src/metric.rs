@@ -79,7 +79,9 @@ const fn entry(
 }
 
 use Better::{Higher, Lower};
-use Unit::{Cores, Count, Kibibytes, Mebibytes, Micros, Millis, PerSecond, Percent, Seconds};
+use Unit::{
+    Cores, Count, Kibibytes, Mebibytes, Micros, Millis, PerSecond, Percent, Ratio, Seconds,
+};
 
 /// Every metric, in the order tables and CSV columns show them.
 static CATALOGUE: &[MetricDef] = &[
@@ -356,6 +358,15 @@ static CATALOGUE: &[MetricDef] = &[
         Lower,
         false,
         |t| load(t, |l| l.client_cpu_fraction * 100.0),
+    ),
+    entry(
+        "client_headroom",
+        "client_headroom",
+        "client headroom",
+        Ratio,
+        Lower,
+        true,
+        |t| load_opt(t, |l| l.client_headroom),
     ),
     entry(
         "client_threads",

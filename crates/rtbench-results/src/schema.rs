@@ -49,12 +49,42 @@ pub struct Environment {
     /// Target name → the runtime's self-reported version (e.g. `node --version`).
     #[serde(default)]
     pub runtime_versions: BTreeMap<String, String>,
+    /// The client's ceiling, measured once when the run started (absent in runs written before
+    /// it was, or when it could not be measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ceiling: Option<ClientCeiling>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
     pub server_cpus: Vec<usize>,
     pub client_cpus: Vec<usize>,
+    /// Why these CPUs: the default split for this machine in words, or the flags that chose them
+    /// (absent in runs written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The most the load generator can drive: the engine against a built-in plaintext server (as lean
+/// as a server gets) on the run's server CPUs, from the run's client CPUs. A cell's headroom is
+/// its req/s against this.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientCeiling {
+    pub client_cpus: Vec<usize>,
+    pub server_cpus: Vec<usize>,
+    pub connections: u64,
+    /// Measured seconds.
+    pub duration_s: f64,
+    /// Completed 2xx responses per second against the built-in server.
+    pub rps: f64,
+    /// Share of the client's CPUs it used (1.0 = all busy).
+    pub client_cpu_fraction: f64,
+    /// Client CPU per completed request, µs.
+    pub cpu_us_per_request: f64,
+    /// 1 / CPU per request: the most requests per second one fully busy client core completes.
+    pub max_rps_per_core: f64,
+    /// Client and server shared a CPU (a one-CPU machine): the ceiling is a low estimate.
+    pub shared_cpu: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

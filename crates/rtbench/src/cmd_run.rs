@@ -10,8 +10,8 @@ use rtbench_harness::{
 };
 
 use crate::common::{
-    cache_root, choose_launcher, default_client_cpus, default_server_cpus, find_root, on_signal,
-    parse_cpu_list, parse_launcher,
+    cache_root, choose_launcher, cpu_words, find_root, on_signal, parse_cpu_list, parse_launcher,
+    placement,
 };
 
 #[derive(clap::Args)]
@@ -31,11 +31,13 @@ pub struct Args {
     /// The Debian 13 base the docker launcher's images build FROM (as `rtbench images --base-image`).
     #[arg(long, default_value = DEFAULT_BASE_IMAGE)]
     base_image: String,
-    /// CPUs the server is pinned to (default 1 on a 2-core machine). (The list is one value:
-    /// the spelled-out `Vec` keeps clap from reading it as repeated single CPUs.)
+    /// CPUs the server is pinned to (default: one core, the highest-numbered CPU this process may
+    /// use; CPU 1 on a 2-core machine). (The list is one value: the spelled-out `Vec` keeps clap
+    /// from reading it as repeated single CPUs.)
     #[arg(long, value_parser = parse_cpu_list)]
     server_cpus: Option<::std::vec::Vec<usize>>,
-    /// CPUs the load generator is pinned to (default 0).
+    /// CPUs the load generator is pinned to (default: the lowest other CPUs, up to 4 per server
+    /// core: CPU 0 on a 2-core machine, 0,1,2 on a 4-core one; printed and recorded with why).
     #[arg(long, value_parser = parse_cpu_list)]
     client_cpus: Option<::std::vec::Vec<usize>>,
     /// WORKERS for every target.
@@ -83,15 +85,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.launcher.or(resumed.as_ref().map(|r| r.launcher)),
         &root,
     );
-    let (targets, suite, server_cpus, client_cpus) = match resumed {
-        Some(r) => (r.targets, r.suite, Some(r.server_cpus), Some(r.client_cpus)),
+    let (targets, suite, chosen) = match resumed {
+        Some(r) => (
+            r.targets,
+            r.suite,
+            rtbench_results::Placement {
+                server_cpus: r.server_cpus,
+                client_cpus: r.client_cpus,
+                reason: r.placement_reason,
+            },
+        ),
         None => (
             args.targets,
             args.suite.unwrap_or_else(|| "article".into()),
-            args.server_cpus,
-            args.client_cpus,
+            placement(args.server_cpus.as_deref(), args.client_cpus.as_deref()),
         ),
     };
+    eprintln!(
+        "placement: server on CPU {}, load generator on CPU {}{}",
+        cpu_words(&chosen.server_cpus),
+        cpu_words(&chosen.client_cpus),
+        match (&chosen.reason, args.resume.is_some()) {
+            (Some(reason), false) => format!(" ({reason})"),
+            (Some(reason), true) => format!(" (as the run recorded: {reason})"),
+            (None, _) => " (as the run recorded)".to_string(),
+        }
+    );
     let options = RunOptions {
         cache_root: cache_root(&root),
         root,
@@ -102,8 +121,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             base_image: args.base_image,
             ..ImageOptions::default()
         },
-        server_cpus: server_cpus.unwrap_or_else(default_server_cpus),
-        client_cpus: client_cpus.unwrap_or_else(default_client_cpus),
+        server_cpus: chosen.server_cpus,
+        client_cpus: chosen.client_cpus,
+        placement_reason: chosen.reason,
         workers: args.workers,
         out: args.out,
         resume: args.resume,
@@ -123,6 +143,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "{steps} steps planned, about {} min",
                 estimate.as_secs().div_ceil(60)
             );
+            if plain {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
+        }
+        Progress::Ceiling { ceiling, recorded } => {
+            let line = ceiling_line(&ceiling, recorded);
             if plain {
                 eprintln!("{line}");
             } else {
@@ -180,5 +208,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("  {failure}");
         }
         Ok(ExitCode::from(1))
+    }
+}
+
+/// The run's client ceiling in one line, or why there is none.
+fn ceiling_line(
+    ceiling: &Result<rtbench_results::ClientCeiling, String>,
+    recorded: bool,
+) -> String {
+    match ceiling {
+        Ok(c) => {
+            format!(
+            "client ceiling{}: {} req/s per client core ({:.2} µs client CPU per request; client \
+             on CPU {}, built-in plaintext server on CPU {}, {:.0} s){}",
+            if recorded { " (as the run recorded)" } else { "" },
+            rtbench_results::si(c.max_rps_per_core),
+            c.cpu_us_per_request,
+            cpu_words(&c.client_cpus),
+            cpu_words(&c.server_cpus),
+            c.duration_s,
+            if c.shared_cpu {
+                "; client and server shared a CPU: a low estimate"
+            } else {
+                ""
+            }
+        )
+        }
+        Err(reason) => format!(
+            "client ceiling not measured ({reason}): no headroom figures; client-bound rests on \
+             client CPU alone"
+        ),
     }
 }

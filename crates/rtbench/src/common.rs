@@ -3,6 +3,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use rtbench_harness::Launcher;
+use rtbench_results::Placement;
 
 /// Parses `0`, `0,2` or `0-3` (and mixes) into CPU numbers.
 pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
@@ -30,14 +31,24 @@ pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
     Ok(cpus)
 }
 
-/// The survey's "one core": the server on CPU 1 and the generator on CPU 0, when there are two.
-pub fn default_server_cpus() -> Vec<usize> {
-    let online = rtbench_harness::online_cpus();
-    vec![if online > 1 { 1 } else { 0 }]
+/// Where server and client run: the CPU lists given, the rest by the default split for the CPUs
+/// this process may use (the server keeps one core; the client gets ≥ 2× when there are CPUs
+/// for it), with the reason.
+pub fn placement(server: Option<&[usize]>, client: Option<&[usize]>) -> Placement {
+    rtbench_harness::choose_placement(&rtbench_load::allowed_cpus(), server, client)
 }
 
-pub fn default_client_cpus() -> Vec<usize> {
-    vec![0]
+/// The server's CPUs of the default placement.
+pub fn default_server_cpus() -> Vec<usize> {
+    placement(None, None).server_cpus
+}
+
+/// `0,1,2` for a list of CPUs.
+pub fn cpu_words(cpus: &[usize]) -> String {
+    cpus.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// `native` or `docker`.

@@ -37,6 +37,7 @@ fn run_json_records_every_scenario_default() {
     let placement = Placement {
         server_cpus: vec![1],
         client_cpus: vec![0],
+        reason: None,
     };
     let run = Run {
         schema_version: SCHEMA_VERSION,

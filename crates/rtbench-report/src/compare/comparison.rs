@@ -119,7 +119,7 @@ pub struct TrialCounts {
     pub ok: usize,
     /// Trials with status failed.
     pub failed: usize,
-    /// Ok trials where the load generator used ≥ 90% of its CPUs.
+    /// Ok trials flagged client-bound (≥ 90% of the client's CPUs or of its ceiling).
     pub client_bound: usize,
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rtbench_results::{TargetStatus, TrialStatus};
+use rtbench_results::{Outcome, Run, TargetStatus, TrialStatus};
 
 use crate::util::{leaked_servers, read_run, repo, rtbench, serial};
 
@@ -151,6 +151,7 @@ fn quick_suite_end_to_end_on_representative_native_targets() {
         }
     }
     summary_csv_matches_the_catalogue(&dir, &run);
+    headroom_checked(&run);
     // The report of a real run: rendered at the end (no --no-report here), naming every target.
     let html = std::fs::read_to_string(dir.join("report/report.html")).expect("report.html");
     let markdown = std::fs::read_to_string(dir.join("report/report.md")).expect("report.md");
@@ -163,6 +164,70 @@ fn quick_suite_end_to_end_on_representative_native_targets() {
     }
     let leaked = leaked_servers(&QUICK_TARGETS);
     assert!(leaked.is_empty(), "servers left running: {leaked:?}");
+}
+
+/// The run's client ceiling is recorded for its own placement, and every request/response cell
+/// has its headroom in (0, 2): above 0 because the cell completed requests, below 2 because no
+/// server outruns the client's own ceiling twice over (noise of a shared machine allowed). Its
+/// client-bound flag follows the one rule with that headroom. Stream cells have none: their work
+/// is events, which the ceiling does not count.
+fn headroom_checked(run: &Run) {
+    let ceiling = run
+        .environment
+        .client_ceiling
+        .as_ref()
+        .expect("the run measured the client's ceiling");
+    assert!(
+        ceiling.max_rps_per_core > 0.0 && ceiling.rps > 0.0,
+        "{ceiling:?}"
+    );
+    let placement = &run.environment.placement;
+    assert_eq!(
+        (&ceiling.client_cpus, &ceiling.server_cpus),
+        (&placement.client_cpus, &placement.server_cpus)
+    );
+    let mut cells = 0;
+    for trial in &run.trials {
+        let at = format!("{} {}/{}", trial.target, trial.scenario, trial.variant);
+        match &trial.outcome {
+            Some(Outcome::Http { load, .. } | Outcome::Rate { load, .. }) => {
+                cells += 1;
+                let h = load
+                    .client_headroom
+                    .unwrap_or_else(|| panic!("{at}: no headroom"));
+                assert!(h > 0.0 && h < 2.0, "{at}: headroom {h}");
+                assert_eq!(
+                    load.client_bound,
+                    rtbench_load::client_bound(load.client_cpu_fraction, Some(h)),
+                    "{at}: {load:?}"
+                );
+            }
+            Some(Outcome::Sse { load, .. } | Outcome::SseRelay { load, .. }) => {
+                assert_eq!(load.client_headroom, None, "{at}");
+            }
+            _ => {}
+        }
+    }
+    assert!(cells > 0, "no request/response cell in {:?}", run.suite);
+}
+
+#[test]
+fn a_run_measures_the_client_ceiling_once_and_gives_every_cell_its_headroom() {
+    let _serial = serial();
+    let suite = "name = \"test\"\ntrials = 1\n[[scenario]]\nname = \"plaintext\"\nvariants = [\"c64\"]\nduration = \"1s\"\nwarmup = \"0s\"\n[[scenario]]\nname = \"rate-10k\"\nduration = \"1s\"\nwarmup = \"0s\"\n";
+    let root = scratch_root(suite, &[("go-nethttp", "go-nethttp")], |_, m| m);
+    let dir = root.path().join("run");
+    let output = test_suite(root.path(), &dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let run = read_run(&dir);
+    headroom_checked(&run);
+    assert_eq!(run.trials.len(), 2, "{:?}", run.trials);
+    let reason = run.environment.placement.reason.as_deref().unwrap_or("");
+    assert!(reason.contains("CPU"), "the placement's reason: {reason:?}");
+    let lines = |prefix: &str| stderr.lines().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(lines("client ceiling: "), 1, "once, in one line: {stderr}");
+    assert_eq!(lines("placement: "), 1, "{stderr}");
 }
 
 /// summary.csv: the catalogue's header, one row per trial, and each row's run id and metric
@@ -349,6 +414,11 @@ fn sigint_keeps_finished_trials_and_resume_completes_the_run() {
         );
     }
     assert!(resumed.finished_at.is_some());
+    assert!(interrupted.environment.client_ceiling.is_some());
+    assert_eq!(
+        resumed.environment.client_ceiling, interrupted.environment.client_ceiling,
+        "a resumed run keeps the ceiling it measured at its start"
+    );
 
     // Interrupted while provisioning: run.json holds the choice and nothing else yet.
     let early = root.path().join("early");
