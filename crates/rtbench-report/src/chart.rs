@@ -339,22 +339,6 @@ pub(crate) fn catalogue(report: &RunFigures, logs: &Logs) -> (Vec<Chart>, Vec<Sk
             "Latency by percentile",
             "no trial of the run timed requests (closed or open model)".into(),
         );
-    } else if !logs.any() {
-        // One line for the whole run rather than one per scenario.
-        skip(
-            "throughput-time-",
-            "Throughput over time",
-            "this results folder has no interval logs (hdr/*.hlog): a run written before they \
-             were kept, or hdr/ was not copied"
-                .into(),
-        );
-    } else {
-        for t in timelines {
-            match t {
-                Ok(chart) => charts.push(chart),
-                Err(s) => skip(&s.id, &s.title, s.reason),
-            }
-        }
     }
 
     // (e) Server CPU per request, every load cell.
@@ -401,7 +385,26 @@ pub(crate) fn catalogue(report: &RunFigures, logs: &Logs) -> (Vec<Chart>, Vec<Sk
         );
     }
 
-    // (f) SSE: four panels, each present when its scenario is.
+    // (f) Throughput over time, after the throughput section's bar charts.
+    if any_latency && !logs.any() {
+        // One line for the whole run rather than one per scenario.
+        skip(
+            "throughput-time-",
+            "Throughput over time",
+            "this results folder has no interval logs (hdr/*.hlog): a run written before they \
+             were kept, or hdr/ was not copied"
+                .into(),
+        );
+    } else {
+        for t in timelines {
+            match t {
+                Ok(chart) => charts.push(chart),
+                Err(s) => skip(&s.id, &s.title, s.reason),
+            }
+        }
+    }
+
+    // (g) SSE: four panels, each present when its scenario is.
     let title = "Server-sent events: first event, event latency, abort propagation, memory";
     let sse = cells_of(report, scenario::SSE);
     let relay = cells_of(report, scenario::SSE_RELAY);
@@ -485,7 +488,7 @@ pub(crate) fn catalogue(report: &RunFigures, logs: &Logs) -> (Vec<Chart>, Vec<Sk
         skip("sse", title, no("`sse` or `sse-relay`"));
     }
 
-    // (g) Cold start.
+    // (h) Cold start.
     let title = "Cold start: process start to first 200 on /health";
     if report.scenario(scenario::COLD_START).is_some() {
         let cells = cells_of(report, scenario::COLD_START);
@@ -510,7 +513,7 @@ pub(crate) fn catalogue(report: &RunFigures, logs: &Logs) -> (Vec<Chart>, Vec<Sk
         skip("cold-start", title, no("`cold-start`"));
     }
 
-    // (h) Memory per idle connection.
+    // (i) Memory per idle connection.
     let title = "Memory per idle connection";
     if report.scenario(scenario::IDLE).is_some() {
         let cells = cells_of(report, scenario::IDLE);
