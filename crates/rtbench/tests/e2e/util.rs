@@ -150,8 +150,9 @@ pub fn send_signal(pid: u32, signal: i32) {
 }
 
 /// The running server processes of `target`: those whose program (first argument) lies in the
-/// target's cache folder, where a native server's binary or runtime lives. Tools that only
-/// mention the folder (`go build -o …`, the `sh -c` of a start command) are not servers.
+/// target's cache folder, where a native server's binary or runtime lives, and that were given a
+/// `PORT` to listen on. Tools that only mention the folder (`go build -o …`, the `sh -c` of a
+/// start command) or run its runtime for something else (`node --version`) are not servers.
 pub fn server_pids(target: &str) -> Vec<u32> {
     let folder = repo().join(".cache/targets").join(target);
     let folder = folder.display().to_string() + "/";
@@ -163,7 +164,11 @@ pub fn server_pids(target: &str) -> Vec<u32> {
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
             continue;
         };
-        if cmdline.starts_with(folder.as_bytes()) {
+        let given_a_port = || {
+            std::fs::read(entry.path().join("environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v.starts_with(b"PORT=")))
+        };
+        if cmdline.starts_with(folder.as_bytes()) && given_a_port() {
             pids.push(pid);
         }
     }
