@@ -4,9 +4,10 @@
 //! and the private one answers or can be started (root, `dockerd` installed), native otherwise.
 //! The decision comes with one line saying which and why.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use crate::cleanup;
 use crate::docker::{run_with_timeout, use_daemon};
 use crate::launcher::Launcher;
 
@@ -45,25 +46,21 @@ impl DaemonCandidates {
     }
 }
 
-/// The launcher chosen, the one line saying why, and the private daemon when rtbench started it
-/// (stopped when this is dropped).
+/// The launcher chosen and the one line saying why. When rtbench started its private daemon for
+/// the choice, the daemon is stopped when this is dropped, and on a signal or panic before that
+/// (it is registered with the cleanup).
 #[derive(Debug)]
 pub struct LauncherChoice {
     pub launcher: Launcher,
     /// e.g. `launcher: docker (the Docker daemon at unix:///var/run/docker.sock answers)`.
     pub line: String,
-    started_daemon: Option<PathBuf>,
+    started_daemon: bool,
 }
 
 impl Drop for LauncherChoice {
     fn drop(&mut self) {
-        if let Some(script) = self.started_daemon.take() {
-            let _ = Command::new(&script)
-                .arg("stop")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+        if self.started_daemon {
+            cleanup::stop_started_daemon();
         }
     }
 }
@@ -78,7 +75,7 @@ pub fn choose_launcher(forced: Option<Launcher>, candidates: &DaemonCandidates) 
         started_daemon,
     };
     if forced == Some(Launcher::Native) {
-        return choice(Launcher::Native, "asked for native".into(), None);
+        return choice(Launcher::Native, "asked for native".into(), false);
     }
     let forced_note = if forced.is_some() {
         "asked for docker; "
@@ -88,8 +85,8 @@ pub fn choose_launcher(forced: Option<Launcher>, candidates: &DaemonCandidates) 
     if !on_path("docker") {
         let why = "no docker CLI on PATH (apt-get install docker.io)";
         return match forced {
-            Some(launcher) => choice(launcher, format!("{forced_note}{why}"), None),
-            None => choice(Launcher::Native, why.into(), None),
+            Some(launcher) => choice(launcher, format!("{forced_note}{why}"), false),
+            None => choice(Launcher::Native, why.into(), false),
         };
     }
     let user = candidates
@@ -103,7 +100,7 @@ pub fn choose_launcher(forced: Option<Launcher>, candidates: &DaemonCandidates) 
         return choice(
             Launcher::Docker,
             format!("{forced_note}the Docker daemon at {user} answers"),
-            None,
+            false,
         );
     }
     if answers(Some(&candidates.private)) {
@@ -114,17 +111,22 @@ pub fn choose_launcher(forced: Option<Launcher>, candidates: &DaemonCandidates) 
                 "{forced_note}none answers at {user}; rtbench's private daemon at {} does",
                 candidates.private
             ),
-            None,
+            false,
         );
     }
     if let Some(script) = &candidates.start_script {
+        // Registered before the start: a signal while it starts stops it too.
+        cleanup::register_started_daemon(script, socket_path(&candidates.private));
         let started = run_with_timeout(
             Command::new(script)
                 .arg("start")
                 .env("RTBENCH_DOCKER_SOCK", socket_path(&candidates.private)),
             Duration::from_secs(120),
         );
-        if started && answers(Some(&candidates.private)) {
+        if !started {
+            // Nothing of ours runs: whatever the script found is not rtbench's to stop.
+            cleanup::forget_started_daemon();
+        } else if answers(Some(&candidates.private)) {
             use_daemon(&candidates.private);
             return choice(
                 Launcher::Docker,
@@ -132,8 +134,11 @@ pub fn choose_launcher(forced: Option<Launcher>, candidates: &DaemonCandidates) 
                     "{forced_note}none answers at {user}; started rtbench's private daemon at {} for this run",
                     candidates.private
                 ),
-                Some(script.clone()),
+                true,
             );
+        } else {
+            // Started but not answering: of no use, and not left running.
+            cleanup::stop_started_daemon();
         }
     }
     let why = format!(
@@ -146,8 +151,8 @@ pub fn choose_launcher(forced: Option<Launcher>, candidates: &DaemonCandidates) 
         }
     );
     match forced {
-        Some(launcher) => choice(launcher, format!("{forced_note}{why}"), None),
-        None => choice(Launcher::Native, why, None),
+        Some(launcher) => choice(launcher, format!("{forced_note}{why}"), false),
+        None => choice(Launcher::Native, why, false),
     }
 }
 

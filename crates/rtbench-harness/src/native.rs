@@ -172,8 +172,30 @@ fn group_alive(pgid: i32) -> bool {
     unsafe { libc::kill(-pgid, 0) == 0 }
 }
 
-/// Pins the calling process (and so everything it later spawns) to `cpus`.
+/// Pins the calling thread (and so every thread and process it later starts) to `cpus`: in a
+/// freshly forked child, the whole process.
 pub(crate) fn pin_current_process(cpus: &[usize]) -> std::io::Result<()> {
+    pin_thread(0, cpus)
+}
+
+/// Pins every thread this process has now (e.g. the signal thread, started before the run) and,
+/// through the calling thread, every thread started later to `cpus`.
+pub(crate) fn pin_all_threads(cpus: &[usize]) -> std::io::Result<()> {
+    for entry in std::fs::read_dir("/proc/self/task")? {
+        let Ok(tid) = entry?.file_name().to_string_lossy().parse::<libc::pid_t>() else {
+            continue;
+        };
+        match pin_thread(tid, cpus) {
+            // A thread that ended meanwhile needs no pinning.
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
+/// sched_setaffinity of one thread (0: the calling one).
+fn pin_thread(tid: libc::pid_t, cpus: &[usize]) -> std::io::Result<()> {
     if cpus.is_empty() {
         return Ok(());
     }
@@ -183,7 +205,7 @@ pub(crate) fn pin_current_process(cpus: &[usize]) -> std::io::Result<()> {
         for &cpu in cpus {
             libc::CPU_SET(cpu, &mut set);
         }
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+        if libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
             return Err(std::io::Error::last_os_error());
         }
     }

@@ -83,6 +83,10 @@ impl RunWriter {
     }
 
     fn save(&self) -> Result<(), HarnessError> {
+        crate::cleanup::recording(|| self.write_files())
+    }
+
+    fn write_files(&self) -> Result<(), HarnessError> {
         let json = serde_json::to_vec_pretty(&self.run).expect("a Run always serializes");
         write_atomic(&self.dir.join("run.json"), &json)?;
         let mut csv = csv::Writer::from_writer(Vec::new());

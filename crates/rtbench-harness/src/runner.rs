@@ -102,9 +102,9 @@ pub fn run(
     options: &RunOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunOutcome, HarnessError> {
-    // Everything rtbench itself does (sampler, checks, held connections) stays on the client CPUs;
-    // servers are pinned to theirs when spawned.
-    crate::native::pin_current_process(&options.client_cpus).map_err(|e| HarnessError::Os {
+    // Everything rtbench itself does (sampler, checks, held connections, the signal thread's
+    // cleanup) stays on the client CPUs; servers are pinned to theirs when spawned.
+    crate::native::pin_all_threads(&options.client_cpus).map_err(|e| HarnessError::Os {
         context: format!("pinning rtbench to CPUs {:?}", options.client_cpus),
         source: e,
     })?;

@@ -192,8 +192,7 @@ fn http(
     let Some(rate) = variant.rate else {
         return Ok(Outcome::Http { load, server });
     };
-    let achieved = load.achieved_rate.unwrap_or(load.rps);
-    let sustained = achieved >= SUSTAINED_SHARE * rate;
+    let sustained = sustained(load.achieved_rate.unwrap_or(load.rps), rate);
     // The survey's unit is "memory per 10k req/s"; a rate other than 10k scales nothing: the
     // figure is the server's mean memory while it serves the asked rate.
     let memory_at_rate_mib = sustained.then_some(server.rss_mean_kib / 1024.0);
@@ -203,6 +202,11 @@ fn http(
         sustained,
         memory_at_rate_mib,
     })
+}
+
+/// An open run sustained the asked rate when it achieved at least 98% of it.
+fn sustained(achieved: f64, asked: f64) -> bool {
+    achieved >= SUSTAINED_SHARE * asked
 }
 
 fn sse(
@@ -421,5 +425,18 @@ mod tests {
             resolution_kib(&[5_000.0; 3], &[2_000.0; 3], -3_000.0),
             3_000.0
         );
+    }
+
+    #[test]
+    fn sustained_from_exactly_98_percent_of_the_rate() {
+        for (asked, at_98) in [(10_000.0, 9_800.0), (2_000.0, 1_960.0), (700.0, 686.0)] {
+            assert!(sustained(at_98, asked), "{at_98} of {asked}");
+            assert!(sustained(asked, asked));
+            assert!(!sustained(at_98 - 0.01, asked), "just below 98% of {asked}");
+            // The largest value below 98% (positive doubles order like their bits).
+            let next_down = f64::from_bits(at_98.to_bits() - 1);
+            assert!(!sustained(next_down, asked), "{next_down} of {asked}");
+        }
+        assert!(!sustained(0.0, 10_000.0));
     }
 }

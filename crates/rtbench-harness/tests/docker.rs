@@ -219,12 +219,13 @@ fn crash_at_start_fails_fast_with_the_exit_code() {
     assert!(containers_of("t-crash").is_empty());
 }
 
-#[test]
-fn interrupted_run_leaves_no_container() {
-    docker();
-    let root = scratch("interrupt");
-    let target = make_target(&root, "t-interrupt", r#"["perl", "server.pl"]"#);
-    build(&target, &root);
+/// The helper's stdout, kept open until the test has waited for it (a closed pipe would fail its
+/// later output).
+type HelperOutput = std::io::Lines<BufReader<std::process::ChildStdout>>;
+
+/// Runs `helper_hold_a_container` for `target` in a child process (panicking once the container
+/// runs when `panic`); returns the child, the container's name and the rest of its stdout.
+fn hold_a_container(target: &Target, panic: bool) -> (std::process::Child, String, HelperOutput) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "helper_hold_a_container",
@@ -233,6 +234,7 @@ fn interrupted_run_leaves_no_container() {
             "--nocapture",
         ])
         .env("RTBENCH_DOCKER_HELPER", target.dir.as_os_str())
+        .env("RTBENCH_DOCKER_HELPER_PANIC", if panic { "1" } else { "" })
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -245,6 +247,16 @@ fn interrupted_run_leaves_no_container() {
         .map_while(Result::ok)
         .find_map(|line| line.strip_prefix("STARTED ").map(str::to_string))
         .expect("the helper reports its container");
+    (child, name, lines)
+}
+
+#[test]
+fn interrupted_run_leaves_no_container() {
+    docker();
+    let root = scratch("interrupt");
+    let target = make_target(&root, "t-interrupt", r#"["perl", "server.pl"]"#);
+    build(&target, &root);
+    let (mut child, name, _rest) = hold_a_container(&target, false);
     assert_eq!(containers_of("t-interrupt"), vec![name]);
     // SAFETY: kill has no memory-safety preconditions.
     unsafe {
@@ -258,7 +270,31 @@ fn interrupted_run_leaves_no_container() {
     assert!(containers_of("t-interrupt").is_empty());
 }
 
-/// Run by `interrupted_run_leaves_no_container` in a child process.
+/// A panic removes every registered container: the helper forgets its server (no drop can remove
+/// it), so only the panic hook's cleanup can.
+#[test]
+fn a_panic_leaves_no_container() {
+    docker();
+    let root = scratch("panic");
+    let target = make_target(&root, "t-panic", r#"["perl", "server.pl"]"#);
+    build(&target, &root);
+    let (mut child, name, rest) = hold_a_container(&target, true);
+    assert!(name.starts_with("rtbench-t-panic-"), "{name}");
+    rest.for_each(drop);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(101), "the helper panicked");
+    let left = containers_of("t-panic");
+    if !left.is_empty() {
+        let _ = Command::new("docker")
+            .args(["rm", "-f"])
+            .args(&left)
+            .output();
+    }
+    assert!(left.is_empty(), "outlived the panic: {left:?}");
+}
+
+/// Run by `interrupted_run_leaves_no_container` and `a_panic_leaves_no_container` in a child
+/// process.
 #[test]
 #[ignore = "helper: run by interrupted_run_leaves_no_container"]
 fn helper_hold_a_container() {
@@ -273,6 +309,10 @@ fn helper_hold_a_container() {
     let image = image_tag(&target, DEFAULT_BASE_IMAGE).unwrap();
     let server = DockerServer::start(&target, &image, &options).unwrap();
     println!("STARTED {}", server.container());
+    if std::env::var_os("RTBENCH_DOCKER_HELPER_PANIC").is_some_and(|v| v == "1") {
+        std::mem::forget(server);
+        panic!("on purpose: only the panic hook can remove the forgotten container");
+    }
     std::thread::sleep(Duration::from_secs(60));
     panic!("the parent should have interrupted this helper");
 }
@@ -399,16 +439,17 @@ fn failed_build_names_the_step_and_leaves_no_container() {
     assert!(!commands.contains(&marker), "{commands}");
 }
 
-/// Containers by default (issue 12.2): a daemon that answers is chosen, and every later `docker`
-/// command goes to it.
-#[test]
-fn an_answering_daemon_means_docker() {
-    docker();
-    let host = std::env::var("DOCKER_HOST")
-        .unwrap_or_else(|_| format!("unix://{}", rtbench_harness::PRIVATE_DOCKER_SOCKET));
+/// The daemon these tests use, as a `DOCKER_HOST` value.
+fn test_daemon() -> String {
+    std::env::var("DOCKER_HOST")
+        .unwrap_or_else(|_| format!("unix://{}", rtbench_harness::PRIVATE_DOCKER_SOCKET))
+}
+
+/// The launcher chosen between the user's daemon and the private one, which must be docker; its line.
+fn choose_docker(user: &str, private: &str) -> String {
     let candidates = rtbench_harness::DaemonCandidates {
-        user: Some(host.clone()),
-        private: "unix:///nonexistent/rtbench-test.sock".into(),
+        user: Some(user.to_string()),
+        private: private.to_string(),
         start_script: None,
     };
     let choice = rtbench_harness::choose_launcher(None, &candidates);
@@ -418,5 +459,32 @@ fn an_answering_daemon_means_docker() {
         "{}",
         choice.line
     );
-    assert!(choice.line.contains(&host), "{}", choice.line);
+    choice.line.clone()
+}
+
+/// Containers by default (issue 12.2): a daemon that answers is chosen, and every later `docker`
+/// command goes to it.
+#[test]
+fn an_answering_daemon_means_docker() {
+    docker();
+    let host = test_daemon();
+    let line = choose_docker(&host, "unix:///nonexistent/rtbench-test.sock");
+    assert!(line.contains(&host), "{line}");
+}
+
+/// When the user's daemon does not answer, rtbench's private daemon is the next choice: docker,
+/// with a line that names both.
+#[test]
+fn the_private_daemon_answering_means_docker() {
+    docker();
+    let host = test_daemon();
+    let dead = scratch("dead-user-daemon");
+    let user = format!("unix://{}/docker.sock", dead.display());
+    let line = choose_docker(&user, &host);
+    assert!(
+        line.contains(&format!(
+            "none answers at {user}; rtbench's private daemon at {host} does"
+        )),
+        "{line}"
+    );
 }

@@ -3,74 +3,14 @@
 //! from containers, so this one stays CI-sized), a target killed mid-scenario, and SIGINT followed
 //! by `--resume`.
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
 use rtbench_results::{Outcome, Run, TargetStatus, TrialStatus};
 
-use crate::util::{leaked_servers, read_run, repo, rtbench, serial};
-
-/// A scratch root holding `scenarios/` (the shipped ones plus `suites/test.toml`) and copies of
-/// the named targets; `edit` may rewrite a copied manifest.
-fn scratch_root(
-    suite: &str,
-    targets: &[(&str, &str)],
-    edit: impl Fn(&str, String) -> String,
-) -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    let scenarios = root.path().join("scenarios/suites");
-    std::fs::create_dir_all(&scenarios).unwrap();
-    for entry in std::fs::read_dir(repo().join("scenarios"))
-        .unwrap()
-        .flatten()
-    {
-        if entry.path().is_file() {
-            std::fs::copy(
-                entry.path(),
-                root.path().join("scenarios").join(entry.file_name()),
-            )
-            .unwrap();
-        }
-    }
-    std::fs::write(scenarios.join("test.toml"), suite).unwrap();
-    for (source, name) in targets {
-        let from = repo().join("targets").join(source);
-        let to = root.path().join("targets").join(name);
-        std::fs::create_dir_all(&to).unwrap();
-        for entry in std::fs::read_dir(&from).unwrap().flatten() {
-            if entry.path().is_file() {
-                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-            }
-        }
-        let manifest = std::fs::read_to_string(to.join("target.toml")).unwrap();
-        let manifest = manifest.replace(
-            &format!("name = \"{source}\""),
-            &format!("name = \"{name}\""),
-        );
-        std::fs::write(to.join("target.toml"), edit(name, manifest)).unwrap();
-    }
-    root
-}
-
-/// `rtbench run` of the scratch root's `test` suite into `out`. No `--quiet`: stderr is no
-/// terminal here, so the plain lines come by default.
-fn test_suite(root: &Path, out: &Path) -> Command {
-    let mut command = rtbench();
-    command
-        .args([
-            "run",
-            "--launcher",
-            "native",
-            "--suite",
-            "test",
-            "--no-report",
-        ])
-        .arg("--root")
-        .arg(root)
-        .arg("--out")
-        .arg(out);
-    command
-}
+use crate::util::{
+    leaked_servers, read_run, repo, rtbench, scratch_root, send_signal, serial, test_suite,
+    wait_for_trials,
+};
 
 /// The quick suite's targets here: one of each kind of runtime. Every one must be measured.
 const QUICK_TARGETS: [&str; 4] = ["axum", "go-nethttp", "node-http", "fastapi"];
@@ -341,16 +281,8 @@ fn sigint_keeps_finished_trials_and_resume_completes_the_run() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Generous: on a cold cache this includes building the target.
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while Instant::now() < deadline {
-        if dir.join("run.json").is_file() && !read_run(&dir).trials.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // SAFETY: kill on a child we own.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    wait_for_trials(&dir, 1);
+    send_signal(child.id(), libc::SIGINT);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "128 + SIGINT");
     let interrupted = read_run(&dir);
