@@ -78,7 +78,9 @@ fn servers_and_load_run_on_their_cpus_and_the_target_order_rotates_each_round() 
         .unwrap();
 
     // Every 100 ms: the CPUs of every thread of rtbench while one of them is busy (≥ 30 ms of CPU
-    // since the last look: the load), and of every thread of every server seen.
+    // since the last look: the load) and a target's server runs, and of every thread of every
+    // server seen. (Before the first target, the run measures the client's ceiling against a
+    // built-in server thread on the server CPUs, by design: a server runs from then on.)
     let mut last_ticks: HashMap<u32, u64> = HashMap::new();
     let mut loaded_looks = 0;
     let mut client_cpus: BTreeMap<String, usize> = BTreeMap::new();
@@ -94,7 +96,8 @@ fn servers_and_load_run_on_their_cpus_and_the_target_order_rotates_each_round() 
                 .is_some_and(|&was| t.ticks >= was + 3)
         });
         last_ticks = threads.iter().map(|t| (t.tid, t.ticks)).collect();
-        if busy {
+        let serving = targets.iter().any(|t| !server_pids(t).is_empty());
+        if busy && serving {
             loaded_looks += 1;
             for thread in &threads {
                 *client_cpus.entry(thread.cpus.clone()).or_default() += 1;
