@@ -16,6 +16,14 @@ pub(crate) enum Claim {
 }
 
 impl Claim {
+    /// The scenario and the measure the survey's figure is held against.
+    pub fn source(self) -> (&'static str, Measure) {
+        match self {
+            Claim::Hello => (scenario::PLAINTEXT, Measure::Rps),
+            Claim::Memory => (scenario::RATE_10K, Measure::Memory10k),
+        }
+    }
+
     pub fn higher_is_better(self) -> bool {
         matches!(self, Claim::Hello)
     }
@@ -127,10 +135,7 @@ pub(crate) struct ClaimTable {
 impl RunFigures {
     /// The survey's §8 or §11 table held against this run.
     pub(crate) fn claim_table(&self, claim: Claim) -> ClaimTable {
-        let (scenario, measure) = match claim {
-            Claim::Hello => (scenario::PLAINTEXT, Measure::Rps),
-            Claim::Memory => (scenario::RATE_10K, Measure::Memory10k),
-        };
+        let (scenario, measure) = claim.source();
         let hib = claim.higher_is_better();
         let mut rows: Vec<ClaimRow> = Vec::new();
         for srow in &SURVEY {
@@ -292,10 +297,7 @@ impl RunFigures {
     /// figure and its ratio to the best survey row, but no rank (the ranks are the survey
     /// rows' among themselves, as the survey ranks them) and no verdict.
     fn push_rows_not_in_survey(&self, claim: Claim, rows: &mut Vec<ClaimRow>) {
-        let (scenario, measure) = match claim {
-            Claim::Hello => (scenario::PLAINTEXT, Measure::Rps),
-            Claim::Memory => (scenario::RATE_10K, Measure::Memory10k),
-        };
+        let (scenario, measure) = claim.source();
         if self.scenario(scenario).is_none() {
             return;
         }

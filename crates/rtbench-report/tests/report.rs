@@ -398,12 +398,7 @@ fn html_renders_in_headless_chromium() {
         "no chart colours on screen ({coloured} pixels)"
     );
 
-    let out = headless(&scratch("chromium-profile"))
-        .arg("--dump-dom")
-        .arg(&url)
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&out.stdout);
+    let dom = dump_dom(&url);
     for needle in [
         "<table id=\"environment\">",
         "<table id=\"survey-8\">",
@@ -501,6 +496,16 @@ fn the_client_ceiling_and_each_cells_headroom_are_shown() {
         "{md}"
     );
     assert!(!md.contains("client headroom"), "{md}");
+}
+
+/// The DOM of `url` after headless Chromium has rendered it.
+fn dump_dom(url: &str) -> String {
+    let out = headless(&scratch("chromium-profile"))
+        .arg("--dump-dom")
+        .arg(url)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn render_within(name: &str, run: &serde_json::Value, secs: u64) -> ReportFiles {
@@ -736,12 +741,7 @@ fn headline_and_contents_render_in_chromium() {
     assert!(best.1 > 0.0, "the fixture has plaintext trials");
     let figure = rtbench_results::Unit::PerSecond.format(best.1);
     let url = format!("file://{}", files.html.canonicalize().unwrap().display());
-    let out = headless(&scratch("chromium-profile"))
-        .arg("--dump-dom")
-        .arg(&url)
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&out.stdout);
+    let dom = dump_dom(&url);
     let headline = dom.split("<nav").next().unwrap();
     assert!(
         headline.contains(&format!("at {figure}")),
