@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # Measured power and false alarms of `rtbench compare`'s gate (issue 15, item 5).
 #
-#   bench/gate-power.sh [--pairs N] [--trials "3 5"] [--duration 2s] [--out DIR] [--rtbench BIN]
+#   bench/gate-power.sh [--mode "runs within"] [--pairs N] [--trials "3 5"] [--duration 2s] [--out DIR]
+#                       [--rtbench BIN]
 #
 # Method: node-http (native, Node 22) is run under a known handicap: RTBENCH_HANDICAP_NS makes its
 # server spin that many ns of CPU per request before answering. First a calibration run (no
 # handicap) measures its plaintext req/s R; a drop of f in req/s needs an extra
-# (1/(1−f) − 1)/R seconds per request, so −5% and −10% get their own handicaps. Then, for each trial
+# (1/(1−f) − 1)/R seconds per request, so −5% and −10% get their own handicaps, each then measured
+# in one interleaved run and rescaled to the drop it should give. Then, for each trial
 # count T and each case (A/A: handicap 0 against 0; A/B: 0 against the −5% and −10% handicaps),
 # N pairs of runs (a baseline run and a current run, back to back on this machine) are compared
 # with the default gates, and the rps verdicts are tallied: regression, no change, inconclusive,
 # improvement. Goals: ≥ 90% of 10% drops caught at 5 trials; ≤ 5% false regressions in A/A.
+#
+# Two modes (--mode, default both):
+#   runs    each pair is two runs back to back, `rtbench compare BASE CURRENT` (the nightly's
+#           run-to-run gate; between-run machine shifts land in the interval).
+#   within  each pair is ONE run of node-http and a copy of it, node-http-handicap, interleaved
+#           round by round, judged by `rtbench compare RUN --within node-http,node-http-handicap`
+#           (the version-upgrade gate; paired by round). The copy lives in a scratch root under
+#           the output folder (its own target.toml, provisioned once), so the real targets stay as
+#           they are.
 #
 # Every figure depends on the machine and what else runs on it: run it on a quiet machine only.
 # `--pairs 1 --trials 3 --duration 1s` is a smoke test of the script, not a measurement.
@@ -18,12 +29,14 @@ set -euo pipefail
 die() { echo "gate-power: $*" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 pairs=10
+modes="runs within"
 trials_list="3 5"
 duration=2s
 out="$root/results/gate-power-$(date -u +%Y%m%dT%H%M%SZ)"
 rtbench="$root/target/release/rtbench"
 while [ $# -gt 0 ]; do
     case "$1" in
+    --mode) modes="${2:?}"; shift 2 ;;
     --pairs) pairs="${2:?}"; shift 2 ;;
     --trials) trials_list="${2:?}"; shift 2 ;;
     --duration) duration="${2:?}"; shift 2 ;;
@@ -34,6 +47,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [[ "$pairs" =~ ^[1-9][0-9]*$ ]] || die "--pairs: '$pairs' is not a count"
+for m in $modes; do [ "$m" = runs ] || [ "$m" = within ] || die "--mode: '$m' is neither runs nor within"; done
 [ -x "$rtbench" ] || die "$rtbench is not built (cargo build --release -p rtbench)"
 command -v jq >/dev/null || die "jq not found (apt-get install jq)"
 mkdir -p "$out"
@@ -43,10 +57,30 @@ suite() { # $1 = trials
         "$1" "$duration" > "$out/suite-$1.toml"
     echo "$out/suite-$1.toml"
 }
-run() { # $1 = handicap µs, $2 = trials, $3 = out dir
+run() { # $1 = handicap ns, $2 = trials, $3 = out dir
     RTBENCH_HANDICAP_NS="$1" "$rtbench" run --launcher native --targets node-http \
         --suite "$(suite "$2")" --root "$root" --out "$3" --quiet --no-report \
         || die "rtbench run failed ($3)"
+}
+
+# The scratch root of the within mode: the real scenarios, node-http itself, and a copy of it
+# whose server spins $GATE_POWER_HANDICAP_NS per request (node-http keeps RTBENCH_HANDICAP_NS=0).
+scratch="$out/root"
+mkdir -p "$scratch/targets"
+ln -sfn "$root/scenarios" "$scratch/scenarios"
+ln -sfn "$root/targets/node-http" "$scratch/targets/node-http"
+rm -rf "$scratch/targets/node-http-handicap"
+cp -r "$root/targets/node-http" "$scratch/targets/node-http-handicap"
+sed -i -e 's/^name = "node-http"$/name = "node-http-handicap"/' \
+    -e 's/^start = "exec /start = "export RTBENCH_HANDICAP_NS=\\"${GATE_POWER_HANDICAP_NS:-0}\\"; exec /' \
+    "$scratch/targets/node-http-handicap/target.toml"
+grep -q '^name = "node-http-handicap"$' "$scratch/targets/node-http-handicap/target.toml" &&
+    grep -q '^start = "export RTBENCH_HANDICAP_NS' "$scratch/targets/node-http-handicap/target.toml" ||
+    die "targets/node-http/target.toml changed shape: cannot derive node-http-handicap from it"
+run_within() { # $1 = handicap ns, $2 = trials, $3 = out dir
+    GATE_POWER_HANDICAP_NS="$1" RTBENCH_HANDICAP_NS=0 RTBENCH_CACHE="$root/.cache" "$rtbench" run \
+        --launcher native --targets node-http,node-http-handicap --suite "$(suite "$2")" \
+        --root "$scratch" --out "$3" --quiet --no-report || die "rtbench run failed ($3)"
 }
 
 run 0 1 "$out/calibration"
@@ -55,10 +89,33 @@ rps=$(jq '[.trials[] | select(.status == "ok") | .outcome.load.rps] | max' "$out
 handicap() { awk -v r="$rps" -v f="$1" 'BEGIN { printf "%d", (1 / (1 - f) - 1) / r * 1e9 + 0.5 }'; }
 h5=$(handicap 0.05)
 h10=$(handicap 0.10)
-echo "gate-power: calibration ${rps} req/s; handicaps: −5% = ${h5} ns, −10% = ${h10} ns per request"
+echo "gate-power: calibration ${rps} req/s; nominal handicaps: −5% = ${h5} ns, −10% = ${h10} ns per request"
+# The spin's own calls (and the machine) make the nominal handicaps miss: measure each one's real
+# drop in one interleaved run of 5 trials and scale it by (extra time wanted ÷ extra time measured).
+measured_change() { # $1 = handicap ns → the paired median change in req/s
+    run_within "$1" 5 "$out/calibration-$1" >&2
+    set +e
+    "$rtbench" compare "$out/calibration-$1" --within node-http,node-http-handicap --quiet \
+        --json "$out/calibration-$1.json" >&2
+    [ $? -le 1 ] || die "calibration compare failed"
+    set -e
+    jq -r '[.cells[].metrics[] | select(.metric == "rps")][0].change' "$out/calibration-$1.json"
+}
+calibrate() { # $1 = nominal ns, $2 = wanted drop → ns
+    local c
+    c=$(measured_change "$1")
+    awk -v h="$1" -v c="$c" -v f="$2" 'BEGIN {
+        got = 1 / (1 + c) - 1; want = 1 / (1 - f) - 1
+        printf "%d", (c < 0 ? h * want / got : h) + 0.5 }'
+    echo " (nominal $1 ns measured $(awk -v c="$c" 'BEGIN { printf "%+.1f%%", c * 100 }'))" >&2
+}
+h5=$(calibrate "$h5" 0.05)
+h10=$(calibrate "$h10" 0.10)
+echo "gate-power: calibrated handicaps: −5% = ${h5} ns, −10% = ${h10} ns per request"
 
-printf '%-6s %-8s %6s %11s %10s %13s %12s %14s\n' trials case pairs regression "no change" inconclusive improvement \
-    "median change" | tee "$out/table.txt"
+printf '%-6s %-6s %-8s %6s %11s %10s %13s %12s %14s\n' mode trials case pairs regression "no change" \
+    inconclusive improvement "median change" | tee "$out/table.txt"
+for mode in $modes; do
 for t in $trials_list; do
     for case in "A/A:0" "-5%:$h5" "-10%:$h10"; do
         name=${case%%:*}
@@ -66,11 +123,16 @@ for t in $trials_list; do
         declare -A n=([regression]=0 [no_change]=0 [inconclusive]=0 [improvement]=0)
         changes=()
         for p in $(seq "$pairs"); do
-            dir="$out/t$t-$(echo "$name" | tr -c 'a-zA-Z0-9' _)-$p"
-            run 0 "$t" "$dir-base"
-            run "$h" "$t" "$dir-current"
+            dir="$out/$mode-t$t-$(echo "$name" | tr -c 'a-zA-Z0-9' _)-$p"
             set +e
-            "$rtbench" compare "$dir-base" "$dir-current" --quiet --json "$dir.json"
+            if [ "$mode" = runs ]; then
+                run 0 "$t" "$dir-base"
+                run "$h" "$t" "$dir-current"
+                "$rtbench" compare "$dir-base" "$dir-current" --quiet --json "$dir.json"
+            else
+                run_within "$h" "$t" "$dir"
+                "$rtbench" compare "$dir" --within node-http,node-http-handicap --quiet --json "$dir.json"
+            fi
             code=$?
             set -e
             [ "$code" -le 1 ] || die "compare failed ($dir)"
@@ -82,9 +144,11 @@ for t in $trials_list; do
         # The handicap's real effect: the median of the pairs' measured req/s changes.
         median=$(printf '%s\n' "${changes[@]}" | sort -g | awk '{ v[NR] = $1 } END {
             m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%+.1f%%", m * 100 }')
-        printf '%-6s %-8s %6s %11s %10s %13s %12s %14s\n' "$t" "$name" "$pairs" "${n[regression]}" \
-            "${n[no_change]}" "${n[inconclusive]}" "${n[improvement]}" "$median" | tee -a "$out/table.txt"
+        printf '%-6s %-6s %-8s %6s %11s %10s %13s %12s %14s\n' "$mode" "$t" "$name" "$pairs" \
+            "${n[regression]}" "${n[no_change]}" "${n[inconclusive]}" "${n[improvement]}" "$median" |
+            tee -a "$out/table.txt"
         unset n
     done
+done
 done
 echo "gate-power: table in $out/table.txt"

@@ -124,6 +124,38 @@ pub fn median_change_interval(
     })
 }
 
+/// Percentile-bootstrap interval of the median of paired changes `current_i / base_i − 1`, and
+/// that median itself: for two targets measured in the same rounds of one run, where pair `i` is
+/// round `i` of each. Resampling whole pairs keeps what a round shared (the machine's state during
+/// those seconds) out of the interval, so a drift that moves both targets does not widen it.
+///
+/// `None` when there are no pairs or a base value is 0 (no ratio exists).
+pub fn paired_median_change_interval(
+    pairs: &[(f64, f64)],
+    resamples: usize,
+    confidence: f64,
+    seed: u64,
+) -> Option<(f64, Interval)> {
+    if pairs.is_empty() || resamples == 0 || pairs.iter().any(|(b, _)| *b == 0.0) {
+        return None;
+    }
+    let changes: Vec<f64> = pairs.iter().map(|(b, c)| c / b - 1.0).collect();
+    let centre = crate::stats::median(&changes)?;
+    let mut rng = Rng::new(seed);
+    let mut scratch = vec![0.0; changes.len()];
+    let mut medians: Vec<f64> = (0..resamples)
+        .map(|_| resampled_median(&changes, &mut scratch, &mut rng))
+        .collect();
+    let alpha = (1.0 - confidence.clamp(0.0, 1.0)) / 2.0;
+    Some((
+        centre,
+        Interval {
+            lo: select_quantile(&mut medians, alpha),
+            hi: select_quantile(&mut medians, 1.0 - alpha),
+        },
+    ))
+}
+
 /// The type-7 `q` quantile of `values` (non-empty, finite), reordering them.
 fn select_quantile(values: &mut [f64], q: f64) -> f64 {
     let pos = q * (values.len() - 1) as f64;

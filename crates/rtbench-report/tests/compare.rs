@@ -460,3 +460,107 @@ fn within_one_run_matches_two_runs() {
         )
     );
 }
+
+/// A run of `axum@1` and `axum@2` plaintext trials, round `r` (1-based) of each at
+/// `machine[r-1] × rps`: the machine's state moves both targets of a round together.
+fn drifting_rounds(machine: &[f64], base_rps: &[f64], current_rps: &[f64]) -> rtbench_results::Run {
+    let mut run = read_run(&fixture("base")).unwrap();
+    let template = run
+        .trials
+        .iter()
+        .find(|t| t.target == "axum" && t.scenario == "plaintext")
+        .unwrap()
+        .clone();
+    run.trials.clear();
+    run.targets.retain(|t| t.name == "axum");
+    let mut second = run.targets[0].clone();
+    run.targets[0].name = "axum@1".into();
+    second.name = "axum@2".into();
+    run.targets.push(second);
+    for (r, f) in machine.iter().enumerate() {
+        for (name, rps) in [("axum@1", base_rps[r]), ("axum@2", current_rps[r])] {
+            let mut t = template.clone();
+            t.target = name.into();
+            t.trial = r as u32 + 1;
+            let Some(rtbench_results::Outcome::Http { load, .. }) = &mut t.outcome else {
+                panic!("a plaintext trial has an HTTP outcome");
+            };
+            load.rps = f * rps;
+            run.trials.push(t);
+        }
+    }
+    run
+}
+
+fn rps_row(cmp: &Comparison) -> &rtbench_report::MetricComparison {
+    cmp.cells
+        .iter()
+        .flat_map(|c| &c.metrics)
+        .find(|m| m.metric.key() == "rps")
+        .unwrap()
+}
+
+/// Interleaved rounds share the machine: a drift of ±15% from round to round moves both targets
+/// and cancels in the paired changes. The current target is 10% slower in every round (±1%):
+/// within one run that is a regression; the same trials taken as two independent runs cannot tell.
+/// Two identical builds under the same drift read "no change", never a regression.
+#[test]
+fn within_pairs_rounds_so_a_shared_drift_cancels() {
+    let machine = [1.0, 0.85, 1.12, 0.92, 1.05];
+    let base = [100_000.0, 100_800.0, 99_400.0, 100_300.0, 99_900.0];
+    let slower: Vec<f64> = base
+        .iter()
+        .zip([0.90, 0.89, 0.91, 0.90, 0.895])
+        .map(|(b, f)| b * f)
+        .collect();
+    let t = Thresholds::default();
+
+    let run = drifting_rounds(&machine, &base, &slower);
+    let within = rtbench_report::compare_within(&run, "axum@1", "axum@2", &t).unwrap();
+    let row = rps_row(&within);
+    assert_eq!(row.verdict, Verdict::Regression, "{row:?}");
+    assert_eq!(row.pairs, Some(5));
+    let i = row.interval.unwrap();
+    assert!(i.lo > -0.12 && i.hi < -0.08, "{i:?}");
+    assert!(
+        text(&within, CompareFormat::Terminal).contains("paired"),
+        "the statistic is named"
+    );
+
+    // The same trials as two runs: independent samples, the drift widens the interval.
+    let side = |name: &str| {
+        let mut r = run.clone();
+        r.trials.retain(|t| t.target == name);
+        r.targets.retain(|t| t.name == name);
+        for t in &mut r.trials {
+            t.target = "axum".into();
+        }
+        for t in &mut r.targets {
+            t.name = "axum".into();
+        }
+        r
+    };
+    let two_runs = rtbench_report::compare(&side("axum@1"), &side("axum@2"), &t);
+    let row = rps_row(&two_runs);
+    assert_eq!(row.verdict, Verdict::Inconclusive, "{row:?}");
+    assert_eq!(row.pairs, None);
+
+    let same: Vec<f64> = base
+        .iter()
+        .zip([1.01, 0.99, 1.0, 1.005, 0.995])
+        .map(|(b, f)| b * f)
+        .collect();
+    let aa = rtbench_report::compare_within(
+        &drifting_rounds(&machine, &base, &same),
+        "axum@1",
+        "axum@2",
+        &t,
+    )
+    .unwrap();
+    assert_eq!(
+        rps_row(&aa).verdict,
+        Verdict::NoChange,
+        "{:?}",
+        rps_row(&aa)
+    );
+}

@@ -9,7 +9,8 @@ use crate::bootstrap::{self, Interval};
 use crate::stats::{group_trials, Cell, CellKey, Spread};
 
 use super::judge::{judge, trials_to_decide, Verdict};
-use super::thresholds::{CompareError, Thresholds};
+use super::thresholds::Thresholds;
+use super::within::Within;
 use super::{CONFIDENCE, MIN_TRIALS};
 
 /// What a compare found: both runs' identities, the settings used, and one entry per cell.
@@ -84,20 +85,6 @@ pub struct Settings {
     pub fail_on_lost: bool,
     /// Metric key → gate (0.05 = 5%); metrics not listed are not gated.
     pub gates: BTreeMap<String, f64>,
-}
-
-/// The two targets of a compare within one run (e.g. `node-http@22` against `node-http@24`),
-/// their cells matched by scenario and variant.
-#[derive(Debug, Clone, Serialize)]
-pub struct Within {
-    /// The baseline target.
-    pub base_target: String,
-    /// The target judged against it.
-    pub current_target: String,
-    /// The baseline's self-reported runtime version, when the run recorded it.
-    pub base_version: Option<String>,
-    /// The judged target's self-reported runtime version.
-    pub current_version: Option<String>,
 }
 
 /// Where a cell was measured.
@@ -195,6 +182,11 @@ pub struct MetricComparison {
     /// For an inconclusive verdict: ok trials per side that would likely decide it (see
     /// `judge::trials_to_decide`); `None` otherwise or when the change sits on the gate.
     pub trials_to_decide: Option<usize>,
+    /// For a compare within one run: the rounds in which both targets have the figure. The change
+    /// is then the median of the rounds' changes and the interval resamples rounds (paired);
+    /// `None` for two runs, or when too few rounds pair up and the sides were compared as
+    /// independent samples.
+    pub pairs: Option<usize>,
 }
 
 impl CellComparison {
@@ -255,75 +247,26 @@ impl Comparison {
     }
 }
 
-/// Compares two targets of one run against each other (`base_target` is the baseline), cell by
-/// cell with the same statistics and verdicts as [`compare`]: the interleaved way to ask "did this
-/// runtime version regress?", free of the machine-wide shifts between two runs. A cell's target is
-/// shown as `base_target → current_target`.
-pub fn compare_within(
-    run: &Run,
-    base_target: &str,
-    current_target: &str,
-    thresholds: &Thresholds,
-) -> Result<Comparison, CompareError> {
-    if base_target == current_target {
-        return Err(CompareError::BadValue {
-            origin: "--within".to_string(),
-            key: base_target.to_string(),
-            reason: "the two targets are the same".to_string(),
-        });
-    }
-    let label = format!("{base_target} → {current_target}");
-    let side = |target: &str| -> Result<Run, CompareError> {
-        let known: BTreeSet<&str> = run
-            .targets
-            .iter()
-            .map(|t| t.name.as_str())
-            .chain(run.trials.iter().map(|t| t.target.as_str()))
-            .collect();
-        if !known.contains(target) {
-            return Err(CompareError::BadValue {
-                origin: "--within".to_string(),
-                key: target.to_string(),
-                reason: format!(
-                    "no such target in run {} (targets: {})",
-                    run.run_id,
-                    known.into_iter().collect::<Vec<_>>().join(", ")
-                ),
-            });
-        }
-        let mut one = run.clone();
-        one.trials.retain(|t| t.target == target);
-        one.targets.retain(|t| t.name == target);
-        for t in &mut one.trials {
-            t.target = label.clone();
-        }
-        for t in &mut one.targets {
-            t.name = label.clone();
-        }
-        Ok(one)
-    };
-    let (base, current) = (side(base_target)?, side(current_target)?);
-    let mut cmp = compare(&base, &current, thresholds);
-    let version = |t: &str| run.environment.runtime_versions.get(t).cloned();
-    let within = Within {
-        base_target: base_target.to_string(),
-        current_target: current_target.to_string(),
-        base_version: version(base_target),
-        current_version: version(current_target),
-    };
-    if let (Some(b), Some(c)) = (&within.base_version, &within.current_version) {
-        if b == c {
-            cmp.warnings.push(format!(
-                "{base_target} and {current_target} report the same runtime version ({b})"
-            ));
-        }
-    }
-    cmp.within = Some(within);
-    Ok(cmp)
+/// How the trials of the two sides relate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pairing {
+    /// Two runs: each side's trials are an independent sample.
+    Independent,
+    /// Two targets of one run: trial `i` of each ran in round `i`, next to each other in time.
+    ByRound,
 }
 
 /// Compares `current` against `base`, cell by cell.
 pub fn compare(base: &Run, current: &Run, thresholds: &Thresholds) -> Comparison {
+    compare_runs(base, current, thresholds, Pairing::Independent)
+}
+
+pub(crate) fn compare_runs(
+    base: &Run,
+    current: &Run,
+    thresholds: &Thresholds,
+    pairing: Pairing,
+) -> Comparison {
     let base_cells = group_trials(&base.trials);
     let current_cells = group_trials(&current.trials);
     let keys: BTreeSet<&CellKey> = base_cells.keys().chain(current_cells.keys()).collect();
@@ -335,6 +278,7 @@ pub fn compare(base: &Run, current: &Run, thresholds: &Thresholds) -> Comparison
                 (base, base_cells.get(key)),
                 (current, current_cells.get(key)),
                 thresholds,
+                pairing,
             )
         })
         .collect();
@@ -404,6 +348,7 @@ fn compare_cell(
     (base_run, base): (&Run, Option<&Cell<'_>>),
     (current_run, current): (&Run, Option<&Cell<'_>>),
     thresholds: &Thresholds,
+    pairing: Pairing,
 ) -> CellComparison {
     let presence = match (base, current) {
         (Some(_), None) => Presence::BaseOnly,
@@ -444,7 +389,7 @@ fn compare_cell(
         if base_counts.is_some_and(|c| c.ok > 0) && current_counts.is_some_and(|c| c.ok > 0) {
             let (b, c) = (base.unwrap_or(&empty), current.unwrap_or(&empty));
             Metric::compared()
-                .filter_map(|m| compare_metric(key, m, b, c, thresholds))
+                .filter_map(|m| compare_metric(key, m, (b, c), thresholds, pairing))
                 .collect()
         } else {
             Vec::new()
@@ -516,12 +461,30 @@ fn finite_values(cell: &Cell<'_>, metric: Metric) -> Vec<f64> {
     v
 }
 
+/// The metric's values of the rounds in which both sides have an ok trial with a finite value,
+/// as (base, current) pairs in round order.
+fn round_pairs(base: &Cell<'_>, current: &Cell<'_>, metric: Metric) -> Vec<(f64, f64)> {
+    let by_round: BTreeMap<u32, f64> = base
+        .ok
+        .iter()
+        .filter_map(|t| Some((t.trial, metric.value(t).filter(|v| v.is_finite())?)))
+        .collect();
+    current
+        .ok
+        .iter()
+        .filter_map(|t| {
+            let c = metric.value(t).filter(|v| v.is_finite())?;
+            Some((*by_round.get(&t.trial)?, c))
+        })
+        .collect()
+}
+
 fn compare_metric(
     key: &CellKey,
     metric: Metric,
-    base: &Cell<'_>,
-    current: &Cell<'_>,
+    (base, current): (&Cell<'_>, &Cell<'_>),
     thresholds: &Thresholds,
+    pairing: Pairing,
 ) -> Option<MetricComparison> {
     let b = finite_values(base, metric);
     let c = finite_values(current, metric);
@@ -543,6 +506,7 @@ fn compare_metric(
         interval: None,
         verdict: Verdict::NotComparable,
         trials_to_decide: None,
+        pairs: None,
     };
     let (Some(bs), Some(cs)) = (base_stats, current_stats) else {
         return Some(row);
@@ -565,15 +529,37 @@ fn compare_metric(
             metric.key()
         ),
     );
-    row.interval =
-        bootstrap::median_change_interval(&b, &c, thresholds.resamples(), CONFIDENCE, seed);
+    let pairs = match pairing {
+        Pairing::ByRound => round_pairs(base, current, metric),
+        Pairing::Independent => Vec::new(),
+    };
+    // Paired when at least MIN_TRIALS rounds have both sides; otherwise (trials failed in
+    // different rounds) the sides are compared as independent samples, and `pairs` says which.
+    let (mut n_base, mut n_current) = (b.len(), c.len());
+    if pairs.len() >= MIN_TRIALS {
+        let found = bootstrap::paired_median_change_interval(
+            &pairs,
+            thresholds.resamples(),
+            CONFIDENCE,
+            seed,
+        );
+        if let Some((change, interval)) = found {
+            row.change = Some(change);
+            row.interval = Some(interval);
+        }
+        row.pairs = Some(pairs.len());
+        (n_base, n_current) = (pairs.len(), pairs.len());
+    } else {
+        row.interval =
+            bootstrap::median_change_interval(&b, &c, thresholds.resamples(), CONFIDENCE, seed);
+    }
     row.verdict = match (row.interval, threshold) {
         (None, _) => Verdict::NotComparable,
         (Some(_), None) => Verdict::NotGated,
         (Some(i), Some(t)) => judge(i, t, metric.higher_is_better()),
     };
     if let (Verdict::Inconclusive, Some(i), Some(t)) = (row.verdict, row.interval, threshold) {
-        row.trials_to_decide = trials_to_decide(i, t, b.len(), c.len());
+        row.trials_to_decide = trials_to_decide(i, t, n_base, n_current);
     }
     Some(row)
 }

@@ -10,14 +10,16 @@ mod comparison;
 mod judge;
 mod render;
 mod thresholds;
+mod within;
 
 pub use comparison::{
-    compare, compare_within, CellComparison, Comparison, MetricComparison, Presence, RunInfo,
-    Settings, SideStats, TrialCounts, Undecided, Within,
+    compare, CellComparison, Comparison, MetricComparison, Presence, RunInfo, Settings, SideStats,
+    TrialCounts, Undecided,
 };
 pub use judge::{Verdict, MAX_TRIALS_ESTIMATE};
 pub use render::{render, CompareFormat};
 pub use thresholds::{CompareError, Thresholds};
+pub use within::{compare_within, Within};
 
 /// Fewer ok trials than this on either side and no interval is computed: with one or two trials
 /// the bootstrap can only return the observed values, which says nothing about the noise.

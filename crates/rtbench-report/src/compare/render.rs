@@ -158,8 +158,14 @@ fn gates_line(cmp: &Comparison) -> String {
             Some(format!("{m} {:.0}%", t * 100.0))
         })
         .collect();
+    let statistic = if cmp.within.is_some() {
+        "the median of the rounds' changes (paired: both targets' trials of one round ran side by \
+         side, and rounds are resampled)"
+    } else {
+        "the change in medians"
+    };
     format!(
-        "{:.0}% bootstrap intervals of the change in medians ({} resamples, seed {}); gates: {}; \
+        "{:.0}% bootstrap intervals of {statistic} ({} resamples, seed {}); gates: {}; \
          a regression needs the whole interval beyond its gate, \"no change\" the whole interval \
          inside it; anything else is inconclusive",
         cmp.settings.confidence * 100.0,
