@@ -2,7 +2,9 @@
 # Measured power and false alarms of `rtbench compare`'s gate (issue 15, item 5).
 #
 #   bench/gate-power.sh [--mode "runs within"] [--pairs N] [--trials "3 5"] [--duration 2s] [--out DIR]
-#                       [--rtbench BIN]
+#                       [--cases "A/A -5% -10%"] [--handicaps "NS5 NS10"] [--rtbench BIN]
+#
+# --handicaps skips the calibration and uses these ns for −5% and −10% (e.g. an earlier run's).
 #
 # Method: node-http (native, Node 22) is run under a known handicap: RTBENCH_HANDICAP_NS makes its
 # server spin that many ns of CPU per request before answering. First a calibration run (no
@@ -30,6 +32,8 @@ die() { echo "gate-power: $*" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 pairs=10
 modes="runs within"
+cases="A/A -5% -10%"
+handicaps=""
 trials_list="3 5"
 duration=2s
 out="$root/results/gate-power-$(date -u +%Y%m%dT%H%M%SZ)"
@@ -37,6 +41,8 @@ rtbench="$root/target/release/rtbench"
 while [ $# -gt 0 ]; do
     case "$1" in
     --mode) modes="${2:?}"; shift 2 ;;
+    --cases) cases="${2:?}"; shift 2 ;;
+    --handicaps) handicaps="${2:?}"; shift 2 ;;
     --pairs) pairs="${2:?}"; shift 2 ;;
     --trials) trials_list="${2:?}"; shift 2 ;;
     --duration) duration="${2:?}"; shift 2 ;;
@@ -83,43 +89,53 @@ run_within() { # $1 = handicap ns, $2 = trials, $3 = out dir
         --root "$scratch" --out "$3" --quiet --no-report || die "rtbench run failed ($3)"
 }
 
-run 0 1 "$out/calibration"
-rps=$(jq '[.trials[] | select(.status == "ok") | .outcome.load.rps] | max' "$out/calibration/run.json")
-[ "$rps" != null ] || die "calibration: no ok trial"
-handicap() { awk -v r="$rps" -v f="$1" 'BEGIN { printf "%d", (1 / (1 - f) - 1) / r * 1e9 + 0.5 }'; }
-h5=$(handicap 0.05)
-h10=$(handicap 0.10)
-echo "gate-power: calibration ${rps} req/s; nominal handicaps: −5% = ${h5} ns, −10% = ${h10} ns per request"
-# The spin's own calls (and the machine) make the nominal handicaps miss: measure each one's real
-# drop in one interleaved run of 5 trials and scale it by (extra time wanted ÷ extra time measured).
-measured_change() { # $1 = handicap ns → the paired median change in req/s
-    run_within "$1" 5 "$out/calibration-$1" >&2
-    set +e
-    "$rtbench" compare "$out/calibration-$1" --within node-http,node-http-handicap --quiet \
-        --json "$out/calibration-$1.json" >&2
-    [ $? -le 1 ] || die "calibration compare failed"
-    set -e
-    jq -r '[.cells[].metrics[] | select(.metric == "rps")][0].change' "$out/calibration-$1.json"
-}
-calibrate() { # $1 = nominal ns, $2 = wanted drop → ns
-    local c
-    c=$(measured_change "$1")
-    awk -v h="$1" -v c="$c" -v f="$2" 'BEGIN {
-        got = 1 / (1 + c) - 1; want = 1 / (1 - f) - 1
-        printf "%d", (c < 0 ? h * want / got : h) + 0.5 }'
-    echo " (nominal $1 ns measured $(awk -v c="$c" 'BEGIN { printf "%+.1f%%", c * 100 }'))" >&2
-}
-h5=$(calibrate "$h5" 0.05)
-h10=$(calibrate "$h10" 0.10)
-echo "gate-power: calibrated handicaps: −5% = ${h5} ns, −10% = ${h10} ns per request"
+if [ -n "$handicaps" ]; then
+    read -r h5 h10 <<<"$handicaps"
+    [[ "$h5" =~ ^[0-9]+$ && "$h10" =~ ^[0-9]+$ ]] || die "--handicaps: '$handicaps' is not two ns counts"
+    echo "gate-power: handicaps as given: −5% = ${h5} ns, −10% = ${h10} ns per request"
+else
+    run 0 1 "$out/calibration"
+    rps=$(jq '[.trials[] | select(.status == "ok") | .outcome.load.rps] | max' "$out/calibration/run.json")
+    [ "$rps" != null ] || die "calibration: no ok trial"
+    handicap() { awk -v r="$rps" -v f="$1" 'BEGIN { printf "%d", (1 / (1 - f) - 1) / r * 1e9 + 0.5 }'; }
+    h5=$(handicap 0.05)
+    h10=$(handicap 0.10)
+    echo "gate-power: calibration ${rps} req/s; nominal handicaps: −5% = ${h5} ns, −10% = ${h10} ns per request"
+    # The spin's own calls (and the machine) make the nominal handicaps miss: measure both nominal
+    # handicaps' real drops (one interleaved run of 5 trials each), fit extra time per request = k ×
+    # handicap through both points (least squares through the origin: one noisy point cannot swing
+    # it alone) and solve for −5% and −10%.
+    measured_change() { # $1 = handicap ns → the paired median change in req/s
+        run_within "$1" 5 "$out/calibration-$1" >&2
+        set +e
+        "$rtbench" compare "$out/calibration-$1" --within node-http,node-http-handicap --quiet \
+            --json "$out/calibration-$1.json" >&2
+        [ $? -le 1 ] || die "calibration compare failed"
+        set -e
+        jq -r '[.cells[].metrics[] | select(.metric == "rps")][0].change' "$out/calibration-$1.json"
+    }
+    c5=$(measured_change "$h5")
+    c10=$(measured_change "$h10")
+    echo "gate-power: nominal $h5 ns measured $c5, nominal $h10 ns measured $c10 (paired median changes)"
+    read -r h5 h10 < <(awk -v h1="$h5" -v h2="$h10" -v c1="$c5" -v c2="$c10" 'BEGIN {
+        e1 = 1 / (1 + c1) - 1; e2 = 1 / (1 + c2) - 1     # extra time per request, in units of 1/R
+        k = (e1 * h1 + e2 * h2) / (h1 * h1 + h2 * h2)
+        if (k <= 0) { print h1, h2; exit }                 # no usable fit: keep the nominal ones
+        printf "%d %d\n", (1 / 0.95 - 1) / k + 0.5, (1 / 0.90 - 1) / k + 0.5 }')
+    echo "gate-power: calibrated handicaps: −5% = ${h5} ns, −10% = ${h10} ns per request"
+fi
 
 printf '%-6s %-6s %-8s %6s %11s %10s %13s %12s %14s\n' mode trials case pairs regression "no change" \
     inconclusive improvement "median change" | tee "$out/table.txt"
 for mode in $modes; do
 for t in $trials_list; do
-    for case in "A/A:0" "-5%:$h5" "-10%:$h10"; do
-        name=${case%%:*}
-        h=${case#*:}
+    for name in $cases; do
+        case "$name" in
+        A/A) h=0 ;;
+        -5%) h=$h5 ;;
+        -10%) h=$h10 ;;
+        *) die "--cases: '$name' is none of A/A -5% -10%" ;;
+        esac
         declare -A n=([regression]=0 [no_change]=0 [inconclusive]=0 [improvement]=0)
         changes=()
         for p in $(seq "$pairs"); do

@@ -60,9 +60,9 @@ mod variant_label;
 
 pub use bootstrap::{median_change_interval, Interval, Rng, DEFAULT_RESAMPLES, DEFAULT_SEED};
 pub use compare::{
-    compare, compare_within, render, CellComparison, CompareError, CompareFormat, Comparison,
-    MetricComparison, Presence, RunInfo, Settings, SideStats, Thresholds, TrialCounts, Undecided,
-    Verdict, Within, CONFIDENCE, MAX_TRIALS_ESTIMATE, MIN_TRIALS,
+    compare, compare_within, render, CellComparison, CompareError, CompareFormat, CompareShift,
+    Comparison, MetricComparison, Presence, RunInfo, Settings, SideStats, Thresholds, TrialCounts,
+    Undecided, Verdict, Within, CONFIDENCE, MAX_TRIALS_ESTIMATE, MIN_TRIALS,
 };
 pub use error::ReportError;
 pub use model::RunFigures;

@@ -564,3 +564,84 @@ fn within_pairs_rounds_so_a_shared_drift_cancels() {
         rps_row(&aa)
     );
 }
+
+/// A run of four targets t1..t4 with axum's plaintext trials, each target's rps scaled by
+/// `factors[i]`.
+fn four_targets(factors: [f64; 4]) -> rtbench_results::Run {
+    let mut run = read_run(&fixture("base")).unwrap();
+    let trials: Vec<_> = run
+        .trials
+        .iter()
+        .filter(|t| t.target == "axum" && t.scenario == "plaintext")
+        .cloned()
+        .collect();
+    let target = run
+        .targets
+        .iter()
+        .find(|t| t.name == "axum")
+        .unwrap()
+        .clone();
+    run.trials.clear();
+    run.targets.clear();
+    for (i, f) in factors.iter().enumerate() {
+        let name = format!("t{}", i + 1);
+        let mut record = target.clone();
+        record.name = name.clone();
+        run.targets.push(record);
+        for mut t in trials.iter().cloned() {
+            t.target = name.clone();
+            let Some(rtbench_results::Outcome::Http { load, .. }) = &mut t.outcome else {
+                panic!("a plaintext trial has an HTTP outcome");
+            };
+            load.rps *= f;
+            run.trials.push(t);
+        }
+    }
+    run
+}
+
+/// Most targets moving together is the machine: three of four 20% slower reads as one machine-wide
+/// shift, no regression (exit 0); one of four is that target's regression; two of four (not more
+/// than half) stay two regressions.
+#[test]
+fn most_targets_moving_together_is_a_machine_shift_not_regressions() {
+    let t = Thresholds::default();
+    let base = four_targets([1.0; 4]);
+
+    let night = rtbench_report::compare(&base, &four_targets([0.8, 0.8, 0.8, 1.0]), &t);
+    assert!(
+        !night.has_regression(),
+        "{:?}",
+        verdicts(&night, Verdict::Regression)
+    );
+    assert_eq!(
+        verdicts(&night, Verdict::MachineShift),
+        [
+            "t1 plaintext/c64 rps",
+            "t2 plaintext/c64 rps",
+            "t3 plaintext/c64 rps"
+        ]
+    );
+    assert_eq!(night.machine_shifts.len(), 1);
+    let shift = &night.machine_shifts[0];
+    assert!(shift.worse && shift.measured == 4 && shift.targets == ["t1", "t2", "t3"]);
+    assert!((shift.median_change + 0.2).abs() < 1e-9, "{shift:?}");
+    let out = text(&night, CompareFormat::Terminal);
+    assert!(
+        out.contains("plaintext/c64 rps: 3 of 4 targets worse (median -20.0%)")
+            && out.contains("1 machine-wide shift(s)"),
+        "{out}"
+    );
+    assert!(text(&night, CompareFormat::Markdown).contains("### Machine-wide shifts"));
+
+    let one = rtbench_report::compare(&base, &four_targets([0.8, 1.0, 1.0, 1.0]), &t);
+    assert_eq!(
+        verdicts(&one, Verdict::Regression),
+        ["t1 plaintext/c64 rps"]
+    );
+    assert!(one.machine_shifts.is_empty());
+
+    let two = rtbench_report::compare(&base, &four_targets([0.8, 0.8, 1.0, 1.0]), &t);
+    assert_eq!(verdicts(&two, Verdict::Regression).len(), 2);
+    assert!(two.machine_shifts.is_empty());
+}

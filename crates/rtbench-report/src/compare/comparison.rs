@@ -8,7 +8,9 @@ use serde::Serialize;
 use crate::bootstrap::{self, Interval};
 use crate::stats::{group_trials, Cell, CellKey, Spread};
 
+use super::environment::environment_warnings;
 use super::judge::{judge, trials_to_decide, Verdict};
+use super::shift::{mark_machine_shifts, CompareShift};
 use super::thresholds::Thresholds;
 use super::within::Within;
 use super::{CONFIDENCE, MIN_TRIALS};
@@ -28,6 +30,9 @@ pub struct Comparison {
     pub warnings: Vec<String>,
     /// Ordered by scenario, variant, target.
     pub cells: Vec<CellComparison>,
+    /// Metrics that more than half of the targets moved beyond the gate the same way (their
+    /// verdicts read [`Verdict::MachineShift`]): the machine moved between the runs.
+    pub machine_shifts: Vec<CompareShift>,
     /// The gated metrics whose interval neither clears nor stays inside the gate, with the trials
     /// that would likely decide each (also in `cells`; listed apart so a reader sees what the
     /// job could not tell).
@@ -270,7 +275,7 @@ pub(crate) fn compare_runs(
     let base_cells = group_trials(&base.trials);
     let current_cells = group_trials(&current.trials);
     let keys: BTreeSet<&CellKey> = base_cells.keys().chain(current_cells.keys()).collect();
-    let cells: Vec<CellComparison> = keys
+    let mut cells: Vec<CellComparison> = keys
         .into_iter()
         .map(|key| {
             compare_cell(
@@ -282,6 +287,7 @@ pub(crate) fn compare_runs(
             )
         })
         .collect();
+    let machine_shifts = mark_machine_shifts(&mut cells);
     Comparison {
         base: run_info(base),
         current: run_info(current),
@@ -300,6 +306,7 @@ pub(crate) fn compare_runs(
         within: None,
         warnings: environment_warnings(base, current),
         inconclusive: undecided(&cells),
+        machine_shifts,
         cells,
     }
 }
@@ -564,48 +571,6 @@ fn compare_metric(
     Some(row)
 }
 
-fn environment_warnings(base: &Run, current: &Run) -> Vec<String> {
-    let (b, c) = (&base.environment, &current.environment);
-    let mut out = Vec::new();
-    let mut differs = |what: &str, x: String, y: String| {
-        if x != y {
-            out.push(format!("{what} differs: base {x}, current {y}"));
-        }
-    };
-    differs("host", b.hostname.clone(), c.hostname.clone());
-    differs("CPU model", b.cpu_model.clone(), c.cpu_model.clone());
-    differs("cores", b.cores.to_string(), c.cores.to_string());
-    differs("kernel", b.kernel.clone(), c.kernel.clone());
-    differs(
-        "memory",
-        b.memory_bytes.to_string(),
-        c.memory_bytes.to_string(),
-    );
-    differs("launcher", b.launcher.clone(), c.launcher.clone());
-    differs(
-        "server CPUs",
-        format!("{:?}", b.placement.server_cpus),
-        format!("{:?}", c.placement.server_cpus),
-    );
-    differs(
-        "client CPUs",
-        format!("{:?}", b.placement.client_cpus),
-        format!("{:?}", c.placement.client_cpus),
-    );
-    differs("suite", base.suite.name.clone(), current.suite.name.clone());
-    differs(
-        "trials per cell",
-        base.suite.trials.to_string(),
-        current.suite.trials.to_string(),
-    );
-    for (target, bv) in &b.runtime_versions {
-        if let Some(cv) = c.runtime_versions.get(target) {
-            differs(&format!("{target} runtime version"), bv.clone(), cv.clone());
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -684,7 +649,9 @@ mod tests {
                 let Some(Outcome::Http { load, server }) = &mut t.outcome else {
                     panic!("the template is a plaintext trial");
                 };
-                load.rps = 100_000.0 * rps_factor * drift_rps * (1.0 + noise.rps_cv * rng.normal());
+                // Half the targets at most: more moving together would be a machine-wide shift.
+                let factor = if cell < cells / 2 { rps_factor } else { 1.0 };
+                load.rps = 100_000.0 * factor * drift_rps * (1.0 + noise.rps_cv * rng.normal());
                 let lat = drift_lat * (1.0 + noise.latency_cv * rng.normal());
                 load.latency_us.p50 = 500.0 * lat;
                 load.latency_us.p99 = 1500.0 * lat;
@@ -698,9 +665,10 @@ mod tests {
         run
     }
 
-    /// Over `pairs` compares of `cells` cells each (`current`'s rps scaled by `rps_factor`): the
-    /// fraction of cells with at least one gated regression, and the fraction of compares with
-    /// one (what a nightly job sees).
+    /// Over `pairs` compares of `cells` cells each (the first half of `current`'s targets with their
+    /// rps scaled by `rps_factor`): the fraction of those cells (all cells when the factor is 1)
+    /// with at least one gated regression, and the fraction of compares with one (what a nightly
+    /// job sees).
     fn alarm_rate(
         trials: usize,
         noise: &Noise,
@@ -720,14 +688,21 @@ mod tests {
             cell_alarms += cmp
                 .cells
                 .iter()
+                .filter(|c| rps_factor == 1.0 || scaled(&c.target, cells))
                 .filter(|c| c.regressed(thresholds.fail_on_lost()))
                 .count();
             compare_alarms += usize::from(cmp.has_regression());
         }
+        let judged = if rps_factor == 1.0 { cells } else { cells / 2 };
         (
-            cell_alarms as f64 / (pairs * cells) as f64,
+            cell_alarms as f64 / (pairs * judged) as f64,
             compare_alarms as f64 / pairs as f64,
         )
+    }
+
+    /// Whether synthetic target `t<i>` is one whose rps `synthetic_run` scales.
+    fn scaled(target: &str, cells: usize) -> bool {
+        target[1..].parse::<usize>().is_ok_and(|i| i < cells / 2)
     }
 
     const ISSUE_NOISE: Noise = Noise {

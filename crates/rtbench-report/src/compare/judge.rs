@@ -27,6 +27,9 @@ pub enum Verdict {
     InsufficientTrials,
     /// Only one side measured the metric, or the base median is 0.
     NotComparable,
+    /// Beyond the gate, but more than half of the targets moved this metric the same way: a shift
+    /// of the machine between the runs (see `shift`), not this target's change. Never fails a job.
+    MachineShift,
 }
 
 impl Verdict {
@@ -40,6 +43,7 @@ impl Verdict {
             Verdict::NotGated => "not gated",
             Verdict::InsufficientTrials => "insufficient trials",
             Verdict::NotComparable => "not comparable",
+            Verdict::MachineShift => "machine-wide shift",
         }
     }
 }

@@ -7,8 +7,10 @@
 //! whole interval lies beyond its threshold in the bad direction, so both the trial-to-trial noise
 //! (the interval's width) and the run-to-run drift (the threshold) must be overcome.
 mod comparison;
+mod environment;
 mod judge;
 mod render;
+mod shift;
 mod thresholds;
 mod within;
 
@@ -18,6 +20,7 @@ pub use comparison::{
 };
 pub use judge::{Verdict, MAX_TRIALS_ESTIMATE};
 pub use render::{render, CompareFormat};
+pub use shift::CompareShift;
 pub use thresholds::{CompareError, Thresholds};
 pub use within::{compare_within, Within};
 

@@ -10,6 +10,7 @@ use super::comparison::{
     CellComparison, Comparison, MetricComparison, Presence, SideStats, Undecided,
 };
 use super::judge::{Verdict, MAX_TRIALS_ESTIMATE};
+use super::shift::CompareShift;
 
 /// An output format of a comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,8 +141,12 @@ fn summary_line(cmp: &Comparison) -> String {
         n => format!("{n} regressions"),
     };
     let lost = cmp.cells.iter().filter(|c| c.lost).count();
+    let shifts = match cmp.machine_shifts.len() {
+        0 => String::new(),
+        n => format!(", {n} machine-wide shift(s)"),
+    };
     format!(
-        "{head}, {} improvement(s), {} inconclusive; {} cell(s) in both runs, {} only in base, {} only in current, {} lost",
+        "{head}, {} improvement(s), {} inconclusive{shifts}; {} cell(s) in both runs, {} only in base, {} only in current, {} lost",
         cmp.improvements(),
         cmp.inconclusives(),
         cmp.count(Presence::Both),
@@ -191,6 +196,27 @@ fn within_line(cmp: &Comparison) -> Option<String> {
         w.current_target,
         version(&w.current_version)
     ))
+}
+
+/// One machine-wide shift as a line: "plaintext/c64 rps: 3 of 4 targets worse (median −18.2%): a
+/// shift of the machine between the runs, not a regression of theirs (axum, bun, deno)".
+fn shift_line(s: &CompareShift) -> String {
+    format!(
+        "{} {}: {} of {} targets {} (median {}): the machine shifted between the runs; not \
+         counted as the targets' {} ({})",
+        s.scenario,
+        s.metric.key(),
+        s.targets.len(),
+        s.measured,
+        if s.worse { "worse" } else { "better" },
+        fmt_pct(s.median_change),
+        if s.worse {
+            "regressions"
+        } else {
+            "improvements"
+        },
+        s.targets.join(", ")
+    )
 }
 
 /// The trials estimate as a table shows it.
@@ -270,6 +296,15 @@ fn write_terminal(cmp: &Comparison, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         for n in notes {
             writeln!(out, "note: {n}")?;
+        }
+    }
+    if !cmp.machine_shifts.is_empty() {
+        writeln!(
+            out,
+            "\nmachine-wide shifts (more than half of the targets moved together):"
+        )?;
+        for s in &cmp.machine_shifts {
+            writeln!(out, "  {}", shift_line(s))?;
         }
     }
     if !cmp.inconclusive.is_empty() {
@@ -361,6 +396,13 @@ fn write_markdown(cmp: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     if !notable.is_empty() {
         writeln!(out, "### Regressions and improvements\n")?;
         write_md_table(out, &notable)?;
+        writeln!(out)?;
+    }
+    if !cmp.machine_shifts.is_empty() {
+        writeln!(out, "### Machine-wide shifts\n")?;
+        for s in &cmp.machine_shifts {
+            writeln!(out, "- {}", md_escape(&shift_line(s)))?;
+        }
         writeln!(out)?;
     }
     if !cmp.inconclusive.is_empty() {
