@@ -401,7 +401,9 @@ fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
 /// One line saying why io_uring cannot be used here, with what to do about it.
 fn unavailable(step: &str, e: &io::Error) -> String {
     let hint = match e.raw_os_error() {
-        Some(libc::ENOSYS) => "this kernel has no io_uring".to_owned(),
+        Some(libc::ENOSYS) => {
+            "this kernel has no io_uring, or a seccomp filter hides it".to_owned()
+        }
         Some(libc::EPERM | libc::EACCES) => {
             match std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
                 .map(|s| s.trim().to_owned())
@@ -434,7 +436,8 @@ mod tests {
         let line = |errno| unavailable("creating the ring", &io::Error::from_raw_os_error(errno));
         assert_eq!(
             line(libc::ENOSYS),
-            "creating the ring: Function not implemented (os error 38); this kernel has no io_uring"
+            "creating the ring: Function not implemented (os error 38); this kernel has no \
+             io_uring, or a seccomp filter hides it"
         );
         assert!(line(libc::EINVAL).ends_with("provided-buffer rings: Linux 6.1+)"));
         let denied = line(libc::EPERM);
