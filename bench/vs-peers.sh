@@ -6,13 +6,17 @@
 # installed) and rtbench, each pinned to CLIENT_CPU with taskset, with the same connections and
 # duration, for ROUNDS rounds (the order rotates every round). Prints per client the median req/s,
 # the median client CPU per request (user+sys from /usr/bin/time, over the client's whole process),
-# the median max RSS, and the ratios rtbench/wrk and rtbench/oha.
+# the median max RSS, and the ratios rtbench/wrk and rtbench/oha (rtbench-uring/rtbench-epoll too).
 #
 # Compare clients by CPU per request, not by req/s alone: on a saturated server, req/s also depends
 # on how the client's timing lets the server batch. Run it on an otherwise idle machine.
 #
+# IO names rtbench's I/O backends to run (`rtbench load --io`), each as a client of its own
+# (rtbench-epoll, rtbench-uring) in the same rotation: IO="epoll uring" compares them side by side
+# and prints uring/epoll ratios.
+#
 # Usage: bench/vs-peers.sh            (env: DURATION=5 CONNS=64 ROUNDS=3 SERVER_CPU=1 CLIENT_CPU=0
-#                                        PORT=18080 URL_PATH=/plaintext)
+#                                        PORT=18080 URL_PATH=/plaintext IO=epoll)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +27,7 @@ SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
 PORT=${PORT:-18080}
 URL_PATH=${URL_PATH:-/plaintext}
+IO=${IO:-epoll}
 URL="http://127.0.0.1:${PORT}${URL_PATH}"
 WORK=$(mktemp -d)
 SERVER_PID=""
@@ -35,6 +40,15 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
+
+RTBENCH_CLIENTS=()
+for io in $IO; do
+    case $io in
+    epoll | uring) RTBENCH_CLIENTS+=("rtbench-$io") ;;
+    *) echo "vs-peers: IO='$IO': each word must be epoll or uring" >&2; exit 2 ;;
+    esac
+done
+[[ ${#RTBENCH_CLIENTS[@]} -gt 0 ]] || { echo "vs-peers: IO is empty: give epoll, uring or both" >&2; exit 2; }
 
 need() { command -v "$1" >/dev/null || { echo "vs-peers: $1 is required ($2)" >&2; exit 2; }; }
 need taskset "apt-get install util-linux"
@@ -68,8 +82,8 @@ for _ in $(seq 100); do
 done
 curl -sf -o /dev/null "$URL" || { echo "vs-peers: $URL does not answer 200" >&2; exit 2; }
 
-CLIENTS=(wrk rtbench)
-if command -v oha >/dev/null; then CLIENTS=(wrk oha rtbench); else echo "== oha not installed (cargo install oha --locked): skipped" >&2; fi
+CLIENTS=(wrk "${RTBENCH_CLIENTS[@]}")
+if command -v oha >/dev/null; then CLIENTS=(wrk oha "${RTBENCH_CLIENTS[@]}"); else echo "== oha not installed (cargo install oha --locked): skipped" >&2; fi
 
 # Runs one client; prints "req/s cpu_seconds max_rss_kb".
 run_client() {
@@ -85,9 +99,10 @@ run_client() {
             oha --no-tui -c "$CONNS" -z "${DURATION}s" "$URL" >"$out" 2>&1
         rps=$(awk '/Requests\/sec:/ {print $2; exit}' "$out")
         ;;
-    rtbench)
+    rtbench-*)
         /usr/bin/time -f "%U %S %M" -o "$t" taskset -c "$CLIENT_CPU" \
-            "$RTBENCH" load "$URL" -c "$CONNS" -d "${DURATION}s" --cpus "$CLIENT_CPU" --json >"$out" 2>&1
+            "$RTBENCH" load "$URL" -c "$CONNS" -d "${DURATION}s" --cpus "$CLIENT_CPU" \
+            --io "${client#rtbench-}" --json >"$out" 2>&1
         rps=$(grep -o '"rps": *[0-9.e+]*' "$out" | awk -F: '{print $2+0}')
         ;;
     esac
@@ -115,17 +130,24 @@ median() { sort -g | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else pr
 
 echo
 echo "vs-peers: $SERVER_NAME, $CONNS connections, ${DURATION}s x $ROUNDS rounds, server CPU $SERVER_CPU, client CPU $CLIENT_CPU"
-printf "%-8s %12s %22s %14s\n" client "req/s" "client CPU ns/request" "max RSS MB"
+printf "%-14s %12s %22s %14s\n" client "req/s" "client CPU ns/request" "max RSS MB"
 declare -A RPS NS RSS
 for client in "${CLIENTS[@]}"; do
     rows=${RESULTS[$client]}
     RPS[$client]=$(awk 'NF {print $1}' <<<"$rows" | median)
     NS[$client]=$(awk -v d="$DURATION" 'NF {print $2 * 1e9 / ($1 * d)}' <<<"$rows" | median)
     RSS[$client]=$(awk 'NF {print $3 / 1024}' <<<"$rows" | median)
-    printf "%-8s %12.0f %22.0f %14.1f\n" "$client" "${RPS[$client]}" "${NS[$client]}" "${RSS[$client]}"
+    printf "%-14s %12.0f %22.0f %14.1f\n" "$client" "${RPS[$client]}" "${NS[$client]}" "${RSS[$client]}"
 done
-for peer in wrk oha; do
-    [[ -n "${RPS[$peer]:-}" ]] || continue
-    awk -v a="${RPS[rtbench]}" -v b="${RPS[$peer]}" -v c="${NS[rtbench]}" -v d="${NS[$peer]}" -v p="$peer" \
-        'BEGIN {printf "rtbench/%s: req/s %.2fx, CPU per request %.2fx\n", p, a / b, c / d}'
+ratio() {
+    awk -v a="${RPS[$1]}" -v b="${RPS[$2]}" -v c="${NS[$1]}" -v d="${NS[$2]}" -v n="$1/$2" \
+        'BEGIN {printf "%s: req/s %.2fx, CPU per request %.2fx\n", n, a / b, c / d}'
+}
+for rt in "${RTBENCH_CLIENTS[@]}"; do
+    for peer in wrk oha; do
+        if [[ -n "${RPS[$peer]:-}" ]]; then ratio "$rt" "$peer"; fi
+    done
 done
+if [[ -n "${RPS[rtbench-uring]:-}" && -n "${RPS[rtbench-epoll]:-}" ]]; then
+    ratio rtbench-uring rtbench-epoll
+fi

@@ -122,6 +122,7 @@ mod tests {
         };
         engine::Summary {
             model: engine::Model::Open,
+            io: engine::IoBackend::Epoll,
             connections: 64,
             pipeline: 1,
             threads: 1,

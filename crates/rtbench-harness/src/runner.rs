@@ -247,6 +247,7 @@ fn client_ceiling(
         server_cpus: options.server_cpus.clone(),
         connections: CEILING_CONNECTIONS,
         duration: CEILING_DURATION,
+        io: rtbench_load::IoBackend::default(),
     };
     let measured = match rtbench_load::ceiling(&ceiling_options) {
         Ok(c) if c.summary.requests > 0 => Ok(ceiling_record(&c)),

@@ -460,6 +460,7 @@ mod tests {
     fn summary(start_wall_ns: u64, requests: u64, cpu: f64) -> Summary {
         Summary {
             model: Model::Closed,
+            io: crate::summary::IoBackend::Uring,
             connections: 2,
             pipeline: 1,
             threads: 1,

@@ -18,7 +18,7 @@ use mio::{Events, Interest, Poll, Token};
 use crate::config::LoadBuilder;
 use crate::engine::run;
 use crate::error::LoadError;
-use crate::summary::Summary;
+use crate::summary::{IoBackend, Summary};
 use crate::sys;
 
 /// The built-in server's answer, as the contract's /plaintext.
@@ -37,6 +37,8 @@ pub struct CeilingOptions {
     pub connections: u64,
     /// Measured time.
     pub duration: Duration,
+    /// The client's socket I/O (epoll by default), so the ceiling can be measured both ways.
+    pub io: IoBackend,
 }
 
 impl CeilingOptions {
@@ -55,6 +57,7 @@ impl CeilingOptions {
             },
             connections: 64,
             duration: Duration::from_secs(5),
+            io: IoBackend::Epoll,
         }
     }
 }
@@ -113,6 +116,7 @@ pub fn ceiling(options: &CeilingOptions) -> Result<Ceiling, LoadError> {
         .connections(options.connections)
         .cpus(options.client_cpus.clone())
         .duration(options.duration)
+        .io(options.io)
         .build()?;
     let summary = run(&config);
     server.stop();

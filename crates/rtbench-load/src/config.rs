@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::error::LoadError;
 use crate::request::{build_request, is_token, stream_path, stream_query, Url};
-use crate::summary::Model;
+use crate::summary::{IoBackend, Model};
 use crate::sys;
 
 const DEFAULT_CONNECTIONS: u64 = 64;
@@ -52,6 +52,7 @@ pub struct LoadBuilder {
     start_at: Option<u64>,
     slice: Option<(u64, u64)>,
     agent: Option<(u64, u64)>,
+    io: IoBackend,
 }
 
 impl LoadBuilder {
@@ -75,7 +76,15 @@ impl LoadBuilder {
             start_at: None,
             slice: None,
             agent: None,
+            io: IoBackend::Epoll,
         }
+    }
+
+    /// How the workers do their socket I/O (default epoll); io_uring serves the closed and open
+    /// models, not SSE streams.
+    pub fn io(mut self, io: IoBackend) -> Self {
+        self.io = io;
+        self
     }
 
     /// This process is agent `index` (0-based) of `agents`: it runs its [`crate::split`] share
@@ -295,6 +304,12 @@ impl LoadBuilder {
             (Some(_), Some(_)) => {
                 return Err(invalid("--rate", "does not apply to SSE streams".into()));
             }
+            (Some(_), None) if self.io == IoBackend::Uring => {
+                return Err(invalid(
+                    "--io",
+                    "uring does not apply to SSE streams (the stream model runs on epoll)".into(),
+                ));
+            }
             (Some(stream), None) => {
                 if self.pipeline != 1 {
                     return Err(invalid(
@@ -368,6 +383,7 @@ impl LoadBuilder {
             start_at: self.start_at,
             slice,
             share,
+            io: self.io,
         })
     }
 }
@@ -411,6 +427,7 @@ pub struct LoadConfig {
     start_at: Option<u64>,
     slice: (u64, u64),
     share: Option<crate::agent::Share>,
+    io: IoBackend,
 }
 
 impl LoadConfig {
@@ -425,6 +442,10 @@ impl LoadConfig {
     /// Closed, open or stream.
     pub fn model(&self) -> Model {
         self.model
+    }
+    /// How the workers do their socket I/O.
+    pub fn io(&self) -> IoBackend {
+        self.io
     }
     /// Connections (streams in the stream model).
     pub fn connections(&self) -> u64 {
@@ -601,6 +622,10 @@ mod tests {
         assert!(err(b().requests(5).duration(Duration::from_secs(1))).contains("exclude"));
         assert!(
             err(b().body(vec![b'x'; 2 << 20]).pipeline(1024)).starts_with("--body is too large")
+        );
+        assert_eq!(
+            err(b().io(IoBackend::Uring).stream(StreamOptions::default())),
+            "--io uring does not apply to SSE streams (the stream model runs on epoll)"
         );
     }
 

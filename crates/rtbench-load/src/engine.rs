@@ -9,22 +9,24 @@ use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use mio::Poll;
-
+use crate::book::Book;
 use crate::config::{LoadConfig, Stop};
 use crate::error::LoadError;
 use crate::hist::{self, IntervalReport};
 use crate::schedule::{Closed, Open, Schedule};
 use crate::stream::Stream;
 use crate::stream_figures::StreamFigures;
-use crate::summary::{Ended, ErrorCounts, Model, Summary};
-use crate::sys::{self, Timer};
-use crate::worker::{Plan, Worker};
+use crate::summary::{Ended, ErrorCounts, IoBackend, Model, Summary};
+use crate::sys;
+use crate::worker::{Backend, Plan, Worker};
+use crate::worker_epoll::Epoll;
 use crate::worker_out::WorkerOut;
+use crate::worker_uring::Uring;
 
 /// At most this long for the first connection, which tells a dead target from a live one.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Descriptors besides the connections: stdio, epoll and timer per worker, log files.
+/// Descriptors besides the connections: stdio, epoll and timer (or io_uring) per worker, log
+/// files.
 const SPARE_FDS: u64 = 64;
 
 /// Optional outputs of a run, written while it goes (interval log) or at its end (distribution).
@@ -238,89 +240,100 @@ fn run_worker(
     stop: &AtomicBool,
     hlog: Option<mpsc::Sender<IntervalReport>>,
 ) -> Result<WorkerOut, LoadError> {
-    let setup = || -> Result<(Poll, Option<Timer>, mio::Registry), LoadError> {
+    let local = spec.local as usize;
+    let setup = || -> Result<Io<'_>, LoadError> {
         let err = |what| move |source| LoadError::Worker { what, source };
         sys::pin_to(spec.cpu).map_err(err("pinning to a CPU"))?;
-        let poll = Poll::new().map_err(err("creating the event loop"))?;
-        let timer = match config.model() {
-            Model::Open => Some(Timer::new().map_err(err("creating a timer"))?),
-            _ => None,
-        };
-        let registry = poll
-            .registry()
-            .try_clone()
-            .map_err(err("creating the event loop"))?;
-        Ok((poll, timer, registry))
+        // Made on the worker's own thread: an io_uring ring belongs to the thread that made it.
+        match config.io() {
+            IoBackend::Epoll => Epoll::new(plan, local, config.model() == Model::Open)
+                .map(Io::Epoll)
+                .map_err(err("creating the event loop")),
+            IoBackend::Uring => Uring::new(plan, local)
+                .map(|io| Io::Uring(Box::new(io)))
+                .map_err(|reason| LoadError::IoUring { reason }),
+        }
     };
     let setup = setup();
     // Every worker passes both barriers, even one that failed, so none waits forever.
     ready.wait();
-    let (mut poll, mut timer, registry) = match setup {
-        Ok(setup) => setup,
+    let io = match setup {
+        Ok(io) => io,
         Err(e) => {
             start.wait();
             return Err(e);
         }
     };
-    let local = spec.local as usize;
-    let io_err = |source| LoadError::Worker {
-        what: "waiting for events",
-        source,
-    };
-    let total = config.slice().1;
-    let loop_ = Loop {
+    let run = Run {
+        config,
         plan,
-        local,
-        registry,
+        spec,
         hlog,
-        poll: &mut poll,
         start,
         stop,
     };
-    match config.model() {
-        Model::Open => {
-            let rate = config.rate().unwrap_or(1.0);
-            let limit = config
-                .requests()
-                .map(|n| (n, config.warmup().as_nanos() as u64));
-            let sched = Open::new(
-                rate,
-                total,
-                spec.first,
-                local,
-                config.pipeline() as u32,
-                limit,
-            );
-            loop_.drive(sched, timer.as_mut()).map_err(io_err)
-        }
-        Model::Closed => {
-            let sched = Closed::new(config.pipeline() as u32, spec.budget);
-            loop_.drive(sched, None).map_err(io_err)
-        }
-        Model::Stream => {
-            let expect = config.stream.expect("the stream model has stream options");
-            let repeat = config.duration().is_some();
-            let sched = Stream::new(local, repeat, expect.events, expect.abort_after);
-            loop_.drive(sched, None).map_err(io_err)
-        }
+    match io {
+        Io::Epoll(io) => run.drive(io),
+        Io::Uring(io) => run.drive(*io),
     }
+    .map_err(|source| LoadError::Worker {
+        what: "waiting for events",
+        source,
+    })
 }
 
-/// What a worker's load loop needs besides its schedule.
-struct Loop<'a> {
+/// A worker's I/O backend, made on its thread.
+enum Io<'p> {
+    Epoll(Epoll<'p>),
+    Uring(Box<Uring<'p>>),
+}
+
+/// What a worker's load loop needs besides its backend.
+struct Run<'a> {
+    config: &'a LoadConfig,
     plan: &'a Plan,
-    local: usize,
-    registry: mio::Registry,
+    spec: Spec,
     hlog: Option<mpsc::Sender<IntervalReport>>,
-    poll: &'a mut Poll,
     start: &'a Barrier,
     stop: &'a AtomicBool,
 }
 
-impl Loop<'_> {
-    fn drive<S: Schedule>(self, sched: S, timer: Option<&mut Timer>) -> std::io::Result<WorkerOut> {
-        let mut worker = Worker::new(self.plan, sched, self.local, self.registry, self.hlog);
-        worker.run(self.poll, timer, self.start, self.stop)
+impl Run<'_> {
+    /// Runs the load loop of the run's model on `io`.
+    fn drive<B: Backend>(self, io: B) -> std::io::Result<WorkerOut> {
+        let (config, local) = (self.config, self.spec.local as usize);
+        match config.model() {
+            Model::Open => {
+                let rate = config.rate().unwrap_or(1.0);
+                let limit = config
+                    .requests()
+                    .map(|n| (n, config.warmup().as_nanos() as u64));
+                let sched = Open::new(
+                    rate,
+                    config.slice().1,
+                    self.spec.first,
+                    local,
+                    config.pipeline() as u32,
+                    limit,
+                );
+                self.go(sched, io)
+            }
+            Model::Closed => {
+                let sched = Closed::new(config.pipeline() as u32, self.spec.budget);
+                self.go(sched, io)
+            }
+            Model::Stream => {
+                let expect = config.stream.expect("the stream model has stream options");
+                let repeat = config.duration().is_some();
+                let sched = Stream::new(local, repeat, expect.events, expect.abort_after);
+                self.go(sched, io)
+            }
+        }
+    }
+
+    fn go<S: Schedule, B: Backend>(self, sched: S, io: B) -> std::io::Result<WorkerOut> {
+        let book = Book::new(self.plan, sched, self.spec.local as usize, self.hlog);
+        Worker::new(book, io).run(self.start, self.stop)
     }
 }
 
@@ -400,6 +413,7 @@ fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::H
         .then(|| StreamFigures::merge(streams.into_iter(), &latency, duration_s));
     let summary = Summary {
         model: config.model(),
+        io: config.io(),
         connections: config.connections(),
         pipeline: config.pipeline(),
         threads: config.threads(),

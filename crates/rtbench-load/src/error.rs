@@ -86,6 +86,12 @@ pub enum LoadError {
         #[source]
         source: io::Error,
     },
+    /// `--io uring` was asked for, and io_uring cannot be used here (no silent fallback to epoll).
+    #[error("--io uring: {reason}")]
+    IoUring {
+        /// The step that failed, what the kernel said, and what it means.
+        reason: String,
+    },
     /// An agent output file could not be read.
     #[error("{file}: {reason}")]
     AgentOutput {

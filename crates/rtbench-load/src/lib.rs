@@ -13,8 +13,9 @@
 //!   [`StreamSummary`].
 //!
 //! Workers are share-nothing threads, one per client CPU and pinned to it, each with its own
-//! connections, edge-triggered event loop, HdrHistograms (1 µs to 60 s, 3 significant digits) and
-//! counters, merged once at the end. Failures are counted by class in [`ErrorCounts`].
+//! connections, event loop, HdrHistograms (1 µs to 60 s, 3 significant digits) and counters,
+//! merged once at the end. Failures are counted by class in [`ErrorCounts`]. The loop does its
+//! socket I/O with edge-triggered epoll, or with io_uring ([`LoadBuilder::io`], [`IoBackend`]).
 //! [`ResponseParser`], the incremental HTTP/1.1 response parser, is public so it can be fuzzed.
 //!
 //! Connections are established before the clock starts. [`run_until`] takes a [`StopHandle`] (a
@@ -62,6 +63,7 @@
 #![warn(missing_docs)]
 
 mod agent;
+mod book;
 mod ceiling;
 mod config;
 mod engine;
@@ -76,7 +78,9 @@ mod stream_figures;
 mod summary;
 mod sys;
 mod worker;
+mod worker_epoll;
 mod worker_out;
+mod worker_uring;
 
 pub use agent::{
     merge_agents, read_agent_output, split, write_agent_output, AgentInterval, AgentOutput,
@@ -88,5 +92,5 @@ pub use engine::{run, run_until, run_with, Hooks, Outcome, StopHandle};
 pub use error::{LoadError, ParseError, SseError};
 pub use response::{is_event_stream, Response, ResponseEvent, ResponseParser};
 pub use sse::{parse_stamp, SseEvent, SseParser};
-pub use summary::{Ended, ErrorCounts, Model, Percentiles, StreamSummary, Summary};
+pub use summary::{Ended, ErrorCounts, IoBackend, Model, Percentiles, StreamSummary, Summary};
 pub use sys::allowed_cpus;

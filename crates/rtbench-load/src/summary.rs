@@ -17,6 +17,28 @@ pub enum Model {
     Stream,
 }
 
+/// How the workers do their socket I/O.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IoBackend {
+    /// Edge-triggered epoll (through mio): one `send` and one `recv` system call per request.
+    #[default]
+    Epoll,
+    /// io_uring: a multishot receive per connection drawing on a provided-buffer ring, and every
+    /// send of a loop turn submitted in the turn's one `io_uring_enter`. Not for SSE streams.
+    Uring,
+}
+
+impl IoBackend {
+    /// `epoll` or `uring`, as `--io` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            IoBackend::Epoll => "epoll",
+            IoBackend::Uring => "uring",
+        }
+    }
+}
+
 /// Latency percentiles in microseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
@@ -105,6 +127,9 @@ pub struct StreamSummary {
 pub struct Summary {
     /// How requests were timed.
     pub model: Model,
+    /// How the workers did their socket I/O (`epoll` for results written before the choice).
+    #[serde(default)]
+    pub io: IoBackend,
     /// Connections (streams in the stream model).
     pub connections: u64,
     /// Pipeline depth; > 1 means the run is "pipelined".

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use rtbench_load::{
-    Ended, Hooks, LoadBuilder, LoadConfig, LoadError, StopHandle, StreamOptions, Summary,
+    Ended, Hooks, IoBackend, LoadBuilder, LoadConfig, LoadError, StopHandle, StreamOptions, Summary,
 };
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
@@ -52,6 +52,11 @@ pub struct Args {
     /// use, else the client's).
     #[arg(long = "server-cpus", value_name = "LIST", requires = "ceiling")]
     server_cpus: Option<String>,
+    /// The workers' socket I/O: epoll (edge-triggered) or uring (io_uring: a multishot receive
+    /// per connection on a provided-buffer ring, a turn's sends in one submit; not with --sse).
+    /// With --ceiling: the client's. Fails when io_uring is unavailable (never falls back).
+    #[arg(long, value_enum, value_name = "BACKEND", default_value = "epoll")]
+    io: IoArg,
     /// Concurrent connections.
     #[arg(
         short = 'c',
@@ -176,6 +181,22 @@ pub struct Args {
     abort_after: Option<i64>,
 }
 
+/// `--io`'s values.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum IoArg {
+    Epoll,
+    Uring,
+}
+
+impl From<IoArg> for IoBackend {
+    fn from(io: IoArg) -> IoBackend {
+        match io {
+            IoArg::Epoll => IoBackend::Epoll,
+            IoArg::Uring => IoBackend::Uring,
+        }
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.ceiling {
         return run_ceiling(&args);
@@ -298,6 +319,7 @@ fn run_ceiling(args: &Args) -> anyhow::Result<ExitCode> {
             parse_cpu_list(cpus).map_err(|e| anyhow::anyhow!("--server-cpus {e}"))?;
     }
     options.connections = positive(args.connections, "--connections")?;
+    options.io = args.io.into();
     if let Some(d) = &args.duration {
         options.duration = parse_duration(d, "--duration")?;
     }
@@ -432,6 +454,7 @@ fn config(args: &Args) -> anyhow::Result<LoadConfig> {
         )?)
         .pipeline(positive(args.pipeline, "--pipeline")?)
         .method(&args.method)
+        .io(args.io.into())
         .timeout(parse_duration(&args.timeout, "--timeout")?);
     if let Some(d) = &args.duration {
         b = b.duration(parse_duration(d, "--duration")?);

@@ -13,7 +13,7 @@ use rtbench_harness::{
     build_agent_image, collect_agent_outputs, install_handlers, swarm_state, AgentService,
     AgentsSpec, SingleNodeSwarm, SwarmState, DEFAULT_BASE_IMAGE,
 };
-use rtbench_load::{Ended, LoadConfig};
+use rtbench_load::{Ended, IoBackend, LoadConfig};
 
 use super::{parse_duration, Args, EXIT_TARGET_FAILED};
 use crate::cmd_merge::{print_merged, MergeReport};
@@ -164,6 +164,7 @@ fn agent_args(args: &Args, start_at_ns: u64) -> Vec<String> {
     flag("--timeout", &args.timeout);
     flag("--start-at", &start_at_ns);
     flag("--agent-output", &"-");
+    flag("--io", &IoBackend::from(args.io).name());
     if let Some(d) = &args.duration {
         flag("--duration", d);
     }

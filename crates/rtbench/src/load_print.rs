@@ -3,13 +3,13 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
-use rtbench_load::{Ended, LoadConfig, Model, Percentiles, Summary};
+use rtbench_load::{Ended, IoBackend, LoadConfig, Model, Percentiles, Summary};
 use serde::Serialize;
 
 /// Version of the JSON object `--json` prints; bumped when a field changes meaning or goes.
 const SCHEMA_VERSION: u32 = 2;
 
-/// "closed model, 64 connections, 1 thread on CPU 0, 10s".
+/// "closed model, 64 connections, 1 thread pinned to CPU 0 on epoll, 10s".
 pub(crate) fn describe(config: &LoadConfig) -> String {
     let model = match config.model() {
         Model::Closed => "closed model".to_owned(),
@@ -42,11 +42,20 @@ pub(crate) fn describe(config: &LoadConfig) -> String {
         format!(" after {} warm-up", human_duration(config.warmup()))
     };
     format!(
-        "{model}{pipelined}, {} {unit}, {threads} thread{} pinned to CPU {}, {stop}{warmup}",
+        "{model}{pipelined}, {} {unit}, {threads} thread{} pinned to CPU {} on {}, {stop}{warmup}",
         config.connections(),
         if threads == 1 { "" } else { "s" },
-        cpus.join(",")
+        cpus.join(","),
+        io_name(config.io())
     )
+}
+
+/// "epoll" or "io_uring", as the summaries print the I/O backend.
+fn io_name(io: IoBackend) -> &'static str {
+    match io {
+        IoBackend::Epoll => "epoll",
+        IoBackend::Uring => "io_uring",
+    }
 }
 
 /// What `--json` and `--output` write: what was run, then the summary's fields.
@@ -353,9 +362,10 @@ pub(crate) fn print_ceiling(
     )?;
     writeln!(
         out,
-        "  client pinned to CPU {} ({} worker{}), server on CPU {}, {} connections, {}",
+        "  client pinned to CPU {} ({} {} worker{}), server on CPU {}, {} connections, {}",
         cpus(&c.client_cpus),
         c.summary.threads,
+        io_name(c.summary.io),
         if c.summary.threads == 1 { "" } else { "s" },
         cpus(&c.server_cpus),
         options.connections,

@@ -176,6 +176,7 @@ fn human_summary_shows_rates_latency_errors_and_cpu() {
         "Errors       none",
         "Client CPU",
         "pipelined ×2",
+        " on epoll, ",
     ] {
         assert!(text.contains(needle), "'{needle}' missing in:\n{text}");
     }
@@ -191,6 +192,25 @@ fn human_summary_shows_rates_latency_errors_and_cpu() {
         "{hlog}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--io uring` runs the load on io_uring and says so in the header and the JSON.
+#[test]
+fn io_uring_is_chosen_with_io_and_named_in_the_summary() {
+    let url = format!("http://{}/", hello_server());
+    let out = rtbench(&[&url, "--io", "uring", "-c", "4", "-n", "500", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["io"].as_str(), v["requests"].as_u64()),
+        (Some("uring"), Some(500))
+    );
+    let out = rtbench(&[&url, "--io", "uring", "-c", "4", "-n", "500", "--cpus", "0"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("pinned to CPU 0 on io_uring, 500 requests"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -242,6 +262,10 @@ fn bad_input_is_one_clear_line() {
     fails_with(
         &[&url, "--events", "5"],
         "--events applies to SSE streams only",
+    );
+    fails_with(
+        &[&url, "--sse", "--io", "uring"],
+        "--io uring does not apply to SSE streams",
     );
 }
 
@@ -513,6 +537,25 @@ fn ceiling_reports_the_clients_cost_per_request() {
         assert!(server.iter().all(|c| !client.contains(c)), "{v}");
         assert_eq!(v["shared_cpu"], false);
     }
+    assert_eq!(v["summary"]["io"], "epoll", "the default backend");
+    let out = rtbench(&[
+        "--ceiling",
+        "--io",
+        "uring",
+        "-c",
+        "8",
+        "-d",
+        "500ms",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["io"], "uring", "{v}");
+    assert!(v["summary"]["requests"].as_u64().unwrap() > 0);
+    assert_eq!(v["summary"]["errors"]["total"], 0);
+    let out = rtbench(&["--ceiling", "--io", "uring", "-d", "300ms"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(1 io_uring worker)"), "{text}");
     let out = rtbench(&["--ceiling", "http://127.0.0.1:1/"]);
     assert_eq!(
         out.status.code(),

@@ -2,11 +2,12 @@
 
 mod hostile;
 mod server;
+mod uring;
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use rtbench_load::{run, run_with, Hooks, LoadBuilder, LoadError, Model, Summary};
+use rtbench_load::{run, run_with, Hooks, IoBackend, LoadBuilder, LoadError, Model, Summary};
 use server::{Reply, Server, HELLO};
 
 /// Tests whose figures depend on timing run alone; the others share the machine.
@@ -20,6 +21,37 @@ fn shared() -> RwLockReadGuard<'static, ()> {
     TIMING.read().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The tests that run on both I/O backends, as tests of `$io` (each named after its check).
+macro_rules! on_backend {
+    ($io:expr) => {
+        $crate::on_backend!($io;
+            counted_run_sends_exactly_n_requests,
+            counted_run_is_exact_over_several_threads_and_uneven_shares,
+            pipelined_responses_are_all_matched,
+            server_closing_every_tenth_connection_counts_errors_and_reconnects,
+            connection_close_reconnects_without_errors,
+            close_delimited_bodies_and_http10_complete_at_eof,
+            unanswered_requests_time_out_and_are_retried_on_new_connections,
+            head_requests_expect_no_body,
+            warmup_is_excluded_from_every_figure,
+            coordinated_omission_is_corrected,
+        );
+    };
+    ($io:expr; $($check:ident,)*) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::$check($io);
+            }
+        )*
+    };
+}
+pub(crate) use on_backend;
+
+mod epoll {
+    super::on_backend!(rtbench_load::IoBackend::Epoll);
+}
+
 fn load(builder: LoadBuilder) -> Summary {
     let _shared = shared();
     run(&builder.build().expect("valid config")).expect("run")
@@ -30,11 +62,11 @@ fn run_alone(builder: LoadBuilder) -> Summary {
     run(&builder.build().expect("valid config")).expect("run")
 }
 
-#[test]
-fn counted_run_sends_exactly_n_requests() {
+fn counted_run_sends_exactly_n_requests(io: IoBackend) {
     let server = Server::hello();
     let s = load(
         LoadBuilder::new(&server.url("/plaintext"))
+            .io(io)
             .connections(8)
             .requests(5_000),
     );
@@ -42,17 +74,18 @@ fn counted_run_sends_exactly_n_requests() {
     assert_eq!(server.requests(), 5_000, "the server received exactly n");
     assert_eq!(s.errors.total, 0);
     assert_eq!(s.model, Model::Closed);
+    assert_eq!(s.io, io, "the summary names the backend that ran");
     assert!(s.rps > 0.0 && s.duration_s > 0.0);
     assert_eq!(s.bytes_read, 5_000 * HELLO.len() as u64);
     assert!(s.latency_us.p50 >= 1.0 && s.latency_us.max >= s.latency_us.p99);
     assert!(s.client_cpu_s > 0.0);
 }
 
-#[test]
-fn counted_run_is_exact_over_several_threads_and_uneven_shares() {
+fn counted_run_is_exact_over_several_threads_and_uneven_shares(io: IoBackend) {
     let server = Server::hello();
     let s = load(
         LoadBuilder::new(&server.url("/"))
+            .io(io)
             .connections(5)
             .threads(2)
             .requests(1_001),
@@ -61,8 +94,7 @@ fn counted_run_is_exact_over_several_threads_and_uneven_shares() {
     assert_eq!(s.threads, 2);
 }
 
-#[test]
-fn pipelined_responses_are_all_matched() {
+fn pipelined_responses_are_all_matched(io: IoBackend) {
     // Each response names its request number, so a mismatch in framing would break parsing.
     let server = Server::start(|ctx| {
         let body = format!("response {}", ctx.on_connection);
@@ -76,6 +108,7 @@ fn pipelined_responses_are_all_matched() {
     });
     let s = load(
         LoadBuilder::new(&server.url("/"))
+            .io(io)
             .connections(4)
             .pipeline(16)
             .requests(1_600),
@@ -113,8 +146,7 @@ fn chunked_responses_are_parsed() {
     assert_eq!((s.rps * s.duration_s).round(), 2_000.0);
 }
 
-#[test]
-fn server_closing_every_tenth_connection_counts_errors_and_reconnects() {
+fn server_closing_every_tenth_connection_counts_errors_and_reconnects(io: IoBackend) {
     let server = Server::start(|ctx| {
         if ctx.connection % 10 == 0 {
             Reply::Close
@@ -129,6 +161,7 @@ fn server_closing_every_tenth_connection_counts_errors_and_reconnects() {
     });
     let s = load(
         LoadBuilder::new(&server.url("/"))
+            .io(io)
             .connections(4)
             .duration(Duration::from_millis(800)),
     );
@@ -151,8 +184,7 @@ fn server_closing_every_tenth_connection_counts_errors_and_reconnects() {
     );
 }
 
-#[test]
-fn connection_close_reconnects_without_errors() {
+fn connection_close_reconnects_without_errors(io: IoBackend) {
     let server = Server::start(|ctx| {
         if ctx.on_connection == 5 {
             Reply::Bytes(
@@ -164,6 +196,7 @@ fn connection_close_reconnects_without_errors() {
     });
     let s = load(
         LoadBuilder::new(&server.url("/"))
+            .io(io)
             .connections(3)
             .requests(600),
     );
@@ -176,12 +209,12 @@ fn connection_close_reconnects_without_errors() {
     );
 }
 
-#[test]
-fn close_delimited_bodies_and_http10_complete_at_eof() {
+fn close_delimited_bodies_and_http10_complete_at_eof(io: IoBackend) {
     let server =
         Server::start(|_| Reply::BytesThenClose(b"HTTP/1.0 200 OK\r\n\r\nuntil close".to_vec()));
     let s = load(
         LoadBuilder::new(&server.url("/"))
+            .io(io)
             .connections(2)
             .requests(200),
     );
@@ -213,8 +246,7 @@ fn malformed_responses_are_counted_and_the_connection_replaced() {
     );
 }
 
-#[test]
-fn unanswered_requests_time_out_and_are_retried_on_new_connections() {
+fn unanswered_requests_time_out_and_are_retried_on_new_connections(io: IoBackend) {
     let server = Server::start(|ctx| {
         if ctx.connection == 2 {
             Reply::Nothing
@@ -224,6 +256,7 @@ fn unanswered_requests_time_out_and_are_retried_on_new_connections() {
     });
     let s = load(
         LoadBuilder::new(&server.url("/"))
+            .io(io)
             .connections(2)
             .timeout(Duration::from_millis(100))
             .duration(Duration::from_millis(600)),
@@ -233,14 +266,14 @@ fn unanswered_requests_time_out_and_are_retried_on_new_connections() {
     assert!(s.requests > 100);
 }
 
-#[test]
-fn head_requests_expect_no_body() {
+fn head_requests_expect_no_body(io: IoBackend) {
     let server = Server::start(|ctx| {
         assert_eq!(ctx.method, "HEAD");
         Reply::Bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n".to_vec())
     });
     let s = load(
         LoadBuilder::new(&server.url("/"))
+            .io(io)
             .method("HEAD")
             .connections(2)
             .requests(300),
@@ -248,11 +281,11 @@ fn head_requests_expect_no_body() {
     assert_eq!((s.requests, s.errors.total), (300, 0));
 }
 
-#[test]
-fn warmup_is_excluded_from_every_figure() {
+fn warmup_is_excluded_from_every_figure(io: IoBackend) {
     let server = Server::hello();
     let s = load(
         LoadBuilder::new(&server.url("/"))
+            .io(io)
             .connections(2)
             .warmup(Duration::from_millis(300))
             .requests(500),
@@ -288,37 +321,38 @@ fn refused_connection_fails_before_load() {
 #[test]
 fn open_model_holds_2000_per_second() {
     let _t = timing();
-    open_model_rate(2_000.0, 10);
+    open_model_rate(2_000.0, 10, IoBackend::Epoll);
 }
 
 #[test]
 fn open_model_holds_10000_per_second() {
     let _t = timing();
-    open_model_rate(10_000.0, 20);
+    open_model_rate(10_000.0, 20, IoBackend::Epoll);
 }
 
 /// The open model's achieved rate, checked within 2%. A machine shared with other work can starve
 /// the client for longer than any schedule can absorb, so one failed attempt is retried; a real
 /// pacing error fails both.
-fn open_model_rate(rate: f64, connections: u64) {
-    let first = open_model_attempt(rate, connections);
+pub fn open_model_rate(rate: f64, connections: u64, io: IoBackend) {
+    let first = open_model_attempt(rate, connections, io);
     if let Err(first) = first {
         eprintln!("first attempt: {first}; retrying once");
-        if let Err(second) = open_model_attempt(rate, connections) {
+        if let Err(second) = open_model_attempt(rate, connections, io) {
             panic!("{second} (first attempt: {first})");
         }
     }
 }
 
-fn open_model_attempt(rate: f64, connections: u64) -> Result<(), String> {
+fn open_model_attempt(rate: f64, connections: u64, io: IoBackend) -> Result<(), String> {
     let server = Server::hello();
     let s = run_alone(
         LoadBuilder::new(&server.url("/"))
+            .io(io)
             .connections(connections)
             .rate(rate)
             .duration(Duration::from_secs(2)),
     );
-    assert_eq!(s.model, Model::Open);
+    assert_eq!((s.model, s.io), (Model::Open, io));
     assert_eq!(s.target_rate, Some(rate));
     let u = s.latency_uncorrected_us.unwrap();
     assert!(u.p50 <= s.latency_us.p50 && u.max <= s.latency_us.max);
@@ -335,8 +369,7 @@ fn open_model_attempt(rate: f64, connections: u64) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn coordinated_omission_is_corrected() {
+fn coordinated_omission_is_corrected(io: IoBackend) {
     let _t = timing();
     // The server stalls for the first 300 ms of every second.
     let start = Instant::now();
@@ -349,6 +382,7 @@ fn coordinated_omission_is_corrected() {
     });
     let s = run_alone(
         LoadBuilder::new(&server.url("/"))
+            .io(io)
             .connections(4)
             .rate(2_000.0)
             .duration(Duration::from_secs(3)),
