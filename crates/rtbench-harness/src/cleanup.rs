@@ -138,6 +138,9 @@ pub fn kill_everything() {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
+        for service in &services {
+            crate::docker::remove_task_containers(service);
+        }
     }
     if LEAVE_SWARM.swap(false, Ordering::SeqCst) {
         let _ = docker()

@@ -15,6 +15,7 @@
 //! let plan = Plan::load(&root.join("scenarios"), "quick").unwrap();
 //! assert!(plan.scenario_names().contains(&"plaintext".to_string()));
 //! ```
+mod cell_load;
 mod cleanup;
 mod docker;
 mod environment;
@@ -31,6 +32,7 @@ mod results;
 mod resume;
 mod runner;
 mod sampler;
+mod scale_out;
 mod scenario;
 mod server;
 mod target;
@@ -40,9 +42,9 @@ mod verify;
 
 pub use cleanup::{install_handlers, kill_everything, register_container, unregister_container};
 pub use docker::{
-    agent_index, build_agent_image, collect_agent_outputs, swarm_state, write_agent_chunks,
-    AgentImage, AgentService, AgentsSpec, Collected, SingleNodeSwarm, SwarmState, TaskState,
-    AGENT_IMAGE_REPOSITORY, SLOT_ENV,
+    agent_index, build_agent_image, collect_agent_outputs, has_client_nodes, swarm_state,
+    write_agent_chunks, AgentImage, AgentService, AgentsSpec, Collected, SingleNodeSwarm,
+    SwarmState, TaskState, AGENT_IMAGE_REPOSITORY, SLOT_ENV,
 };
 pub use docker::{
     build_image, check_docker, ensure_base_image, host_extra_ca_certs, image_tag,
@@ -67,6 +69,7 @@ pub use results::{read_run, RunWriter};
 pub use resume::{resume_settings, ResumeFlags, Resumed};
 pub use runner::{run, Progress, RunOptions, RunOutcome};
 pub use sampler::{Reading, ResourceSource, Sampler};
+pub use scale_out::{use_swarm, Agents, AgentsRun, DEFAULT_AGENTS_START_IN};
 pub use scenario::{defaults as scenario_defaults, Plan, Scenario, Suite, SuiteEntry, Variant};
 pub use server::LaunchOptions;
 pub use target::{NativeCommands, Requirements, Target, ToolRequirement, WorkersSetting};

@@ -17,6 +17,7 @@ use crate::launcher::{Launcher, Prepared, Readiness};
 use crate::load_result::ceiling_record;
 use crate::results::{read_run, RunWriter};
 use crate::resume::{resume_settings, ResumeFlags};
+use crate::scale_out::Agents;
 use crate::scenario::{Plan, Scenario, Variant};
 use crate::server::LaunchOptions;
 use crate::target::Target;
@@ -51,6 +52,9 @@ pub struct RunOptions {
     pub cache_root: PathBuf,
     pub rtbench_version: String,
     pub ready_timeout: Duration,
+    /// `--agents`: swarm agents generate the closed, open and stream loads (the other scenarios
+    /// run here, and the run says so once).
+    pub agents: Option<Agents>,
 }
 
 /// What the runner tells its caller as it goes (the caller owns the terminal).
@@ -66,6 +70,8 @@ pub enum Progress {
     },
     /// Something about a target (provisioning, launching, verifying).
     Target { target: String, message: String },
+    /// Something about the whole run, said once.
+    Note(String),
     /// A step begins.
     Step {
         target: String,
@@ -176,6 +182,9 @@ pub fn run(
             * (targets.len() as u32 * plan.suite.trials),
     });
 
+    if let Some(agents) = &options.agents {
+        progress(Progress::Note(agents_note(agents, &plan)));
+    }
     let ceiling = client_ceiling(options, &mut writer, progress)?;
     let upstream = UpstreamServer::start()?;
     let mut measurable = Vec::new();
@@ -225,6 +234,34 @@ pub fn run(
         dir: writer.dir().to_path_buf(),
         failures: failures(writer.run()),
     })
+}
+
+/// What `--agents` generates and what stays here, in one line.
+fn agents_note(agents: &Agents, plan: &Plan) -> String {
+    let (remote, here): (Vec<&Scenario>, Vec<&Scenario>) = plan
+        .scenarios
+        .iter()
+        .partition(|s| trial::agents_generate(s.kind()));
+    let names = |list: &[&Scenario]| {
+        list.iter()
+            .map(|s| s.name().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut line = format!(
+        "agents: {} swarm agents ({}) generate the loads of {}",
+        agents.count,
+        agents.image,
+        if remote.is_empty() {
+            "no scenario of this suite".to_string()
+        } else {
+            names(&remote)
+        }
+    );
+    if !here.is_empty() {
+        line += &format!("; {} run here (the agents cannot run them)", names(&here));
+    }
+    line
 }
 
 /// The run's client ceiling: the one its run.json records (a resumed run keeps it), else measured
@@ -429,6 +466,7 @@ impl Round<'_> {
                     ceiling: *ceiling,
                     upstream,
                     hdr_path: &hdr_path,
+                    agents: options.agents.as_ref(),
                 };
                 let mut trial = new_trial(target, scenario, variant, trial_number);
                 let outcome = trial::measure(&context, &mut server, scenario, variant);

@@ -104,6 +104,17 @@ struct Accumulated {
 impl Sampler {
     /// Starts sampling `source` every `interval`, after `delay` (a warm-up the window excludes).
     pub fn start(source: ResourceSource, interval: Duration, delay: Duration) -> Sampler {
+        Sampler::start_for(source, interval, delay, None)
+    }
+
+    /// [`start`](Self::start), the window ending after `length` when given (a load generated
+    /// elsewhere, whose end this process hears of only later).
+    pub(crate) fn start_for(
+        source: ResourceSource,
+        interval: Duration,
+        delay: Duration,
+        length: Option<Duration>,
+    ) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
         let thread = std::thread::Builder::new()
@@ -112,7 +123,7 @@ impl Sampler {
                 if !sleep_unless_stopped(delay, &thread_stop) {
                     return Accumulated::default();
                 }
-                sample_loop(&source, interval, &thread_stop)
+                sample_loop(&source, interval, &thread_stop, length)
             })
             .ok();
         Sampler { stop, thread }
@@ -168,7 +179,13 @@ fn sleep_unless_stopped(delay: Duration, stop: &AtomicBool) -> bool {
     true
 }
 
-fn sample_loop(source: &ResourceSource, interval: Duration, stop: &AtomicBool) -> Accumulated {
+fn sample_loop(
+    source: &ResourceSource,
+    interval: Duration,
+    stop: &AtomicBool,
+    length: Option<Duration>,
+) -> Accumulated {
+    let ends = length.map(|l| Instant::now() + l);
     let mut acc = Accumulated {
         started: Some(Instant::now()),
         first: source.read(),
@@ -199,7 +216,7 @@ fn sample_loop(source: &ResourceSource, interval: Duration, stop: &AtomicBool) -
         acc.last = reading;
         next += interval;
         while Instant::now() < next {
-            if stop.load(Ordering::Relaxed) {
+            if stop.load(Ordering::Relaxed) || ends.is_some_and(|e| Instant::now() >= e) {
                 acc.last = source.read_pids(&source.pids());
                 acc.ended = Some(Instant::now());
                 return acc;

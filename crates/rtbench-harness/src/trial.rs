@@ -6,13 +6,14 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-use rtbench_load::{Hooks, LoadBuilder, StreamOptions};
 use rtbench_results::{ClientCeiling, KindSettings, LoadResult, Outcome, ServerStats, Trial};
 
+use crate::cell_load::CellLoad;
 use crate::launcher::{Launcher, Prepared, Server};
-use crate::load_result::{load_result, with_ceiling};
+use crate::load_result::with_ceiling;
 use crate::relay::{added_latency_from_load, measure_relay, RelayConfig};
 use crate::sampler::Sampler;
+use crate::scale_out::Agents;
 use crate::scenario::{Scenario, Variant};
 use crate::server::LaunchOptions;
 use crate::target::Target;
@@ -38,6 +39,15 @@ pub(crate) struct TrialContext<'a> {
     pub ceiling: Option<&'a ClientCeiling>,
     pub upstream: &'a UpstreamServer,
     pub hdr_path: &'a Path,
+    /// `rtbench run --agents`: the swarm agents that generate the closed, open and stream loads.
+    pub agents: Option<&'a Agents>,
+}
+
+/// Whether the swarm agents can generate a scenario kind's load. Idle connections are held by
+/// this process, cold starts time the launcher, and the relay checks pair their load with the
+/// upstream server's view of it: those stay here.
+pub(crate) fn agents_generate(kind: &KindSettings) -> bool {
+    matches!(kind, KindSettings::Http { .. } | KindSettings::Sse { .. })
 }
 
 /// Runs one trial; an `Err` is the reason the trial failed.
@@ -151,6 +161,12 @@ pub(crate) fn headline(trial: &Trial) -> String {
     if let Some(headroom) = load.client_headroom {
         line += &format!(", {headroom:.2} of the client's ceiling");
     }
+    if let Some(agents) = &load.agents {
+        line += &format!(
+            ", {} agents (start skew {:.1} ms)",
+            agents.count, agents.start_skew_ms
+        );
+    }
     if load.client_bound {
         line += " (client-bound)";
     }
@@ -170,24 +186,31 @@ fn http(
     shape: &HttpShape<'_>,
     variant: &Variant,
 ) -> Result<Outcome, String> {
-    let url = format!("{}{}", server.base_url(), shape.path);
-    let mut builder = LoadBuilder::new(&url)
-        .connections(u64::from(variant.connections))
-        .cpus(context.client_cpus.to_vec())
-        .duration(shape.duration)
-        .warmup(shape.warmup)
-        .pipeline(u64::from(variant.pipeline));
-    if let Some(rate) = variant.rate {
-        builder = builder.rate(rate);
-    }
+    let cell = CellLoad {
+        url: format!("{}{}", server.base_url(), shape.path),
+        connections: u64::from(variant.connections),
+        pipeline: u64::from(variant.pipeline),
+        rate: variant.rate,
+        duration: Some(shape.duration),
+        warmup: shape.warmup,
+        timeout: None,
+        stream: None,
+    };
     let idle = idle_rss_kib(server);
-    let sampler = Sampler::start(server.resources(), SAMPLE_EVERY, shape.warmup);
+    // Agents start at their agreed instant, and this process hears of their end only once their
+    // service ended: the window is the measured one, from the agreed start after the warm-up.
+    let sampler = match context.agents {
+        None => Sampler::start(server.resources(), SAMPLE_EVERY, shape.warmup),
+        Some(agents) => Sampler::start_for(
+            server.resources(),
+            SAMPLE_EVERY,
+            agents.start_in + shape.warmup,
+            Some(shape.duration),
+        ),
+    };
+    let generated = cell.generate(context.client_cpus, context.agents, context.hdr_path)?;
     // Only request/response cells: a stream's work is events, not the requests the ceiling counts.
-    let load = with_ceiling(
-        run_engine(builder, context.hdr_path)?,
-        context.ceiling,
-        context.client_cpus.len(),
-    );
+    let load = with_ceiling(generated.load, context.ceiling, generated.client_cores);
     let server = sampler.finish(idle, load.requests);
     let Some(rate) = variant.rate else {
         return Ok(Outcome::Http { load, server });
@@ -216,7 +239,7 @@ fn sse(
     shape: (u32, u32),
     variant: &Variant,
 ) -> Result<Outcome, String> {
-    let (load, server) = stream_load(context, server, path, shape, variant)?;
+    let (load, server) = stream_load(context, server, path, shape, variant, context.agents)?;
     // All streams are open at the peak; memory per stream is the peak over idle, per stream.
     let kib_per_stream =
         (server.rss_peak_kib - server.rss_idle_kib).max(0.0) / f64::from(variant.connections);
@@ -238,7 +261,8 @@ fn sse_relay(
     upstream.set_stream(config.tokens, config.interval);
     upstream.clear();
     // S concurrent relayed streams: added latency per token under load.
-    let (load, stats) = stream_load(context, server, path, (config.tokens, interval_ms), variant)?;
+    let shape = (config.tokens, interval_ms);
+    let (load, stats) = stream_load(context, server, path, shape, variant, None)?;
     // One lone stream judges buffering from its arrival times, then sequential streams whose
     // clients leave early measure how fast the target aborts its upstream request.
     let mut relay =
@@ -254,30 +278,43 @@ fn sse_relay(
 }
 
 /// The stream model against `path`: `(events, interval_ms)` per stream, sampled like every other
-/// load.
+/// load, generated here or by `agents`.
 fn stream_load(
     context: &TrialContext<'_>,
     server: &mut Server,
     path: &str,
     (events, interval_ms): (u32, u32),
     variant: &Variant,
+    agents: Option<&Agents>,
 ) -> Result<(LoadResult, ServerStats), String> {
-    let url = format!("{}{path}", server.base_url());
     let interval_ms = u64::from(interval_ms);
     // Each stream runs once and ends after its last event; the timeout (the longest wait for the
     // next event) is what stops a stuck server.
-    let builder = LoadBuilder::new(&url)
-        .connections(u64::from(variant.connections))
-        .cpus(context.client_cpus.to_vec())
-        .timeout(Duration::from_millis(interval_ms * 5).max(Duration::from_secs(10)))
-        .stream(StreamOptions {
-            events: Some(u64::from(events)),
-            interval_ms: Some(interval_ms),
-            abort_after: None,
-        });
+    let cell = CellLoad {
+        url: format!("{}{path}", server.base_url()),
+        connections: u64::from(variant.connections),
+        pipeline: 1,
+        rate: None,
+        duration: None,
+        warmup: Duration::ZERO,
+        timeout: Some(Duration::from_millis(interval_ms * 5).max(Duration::from_secs(10))),
+        stream: Some((u64::from(events), interval_ms)),
+    };
     let idle = idle_rss_kib(server);
-    let sampler = Sampler::start(server.resources(), SAMPLE_EVERY, Duration::ZERO);
-    let load = run_engine(builder, context.hdr_path)?;
+    // A stream run lasts until its last event: with agents, from their agreed start to the
+    // streams' schedule (the events' interval times their count).
+    let sampler = match agents {
+        None => Sampler::start(server.resources(), SAMPLE_EVERY, Duration::ZERO),
+        Some(agents) => Sampler::start_for(
+            server.resources(),
+            SAMPLE_EVERY,
+            agents.start_in,
+            Some(Duration::from_millis(u64::from(events) * interval_ms).max(SAMPLE_EVERY * 5)),
+        ),
+    };
+    let load = cell
+        .generate(context.client_cpus, agents, context.hdr_path)?
+        .load;
     let stats = sampler.finish(idle, load.requests);
     Ok((load, stats))
 }
@@ -389,23 +426,6 @@ fn rss_readings(server: &Server) -> Vec<f64> {
 
 fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len().max(1) as f64
-}
-
-/// The one place the harness calls the engine: hdr interval log to `hdr_path`, the engine's
-/// summary converted into the schema's record.
-fn run_engine(builder: LoadBuilder, hdr_path: &Path) -> Result<LoadResult, String> {
-    let config = builder.build().map_err(|e| e.to_string())?;
-    let mut hlog = std::fs::File::create(hdr_path)
-        .map(std::io::BufWriter::new)
-        .map_err(|e| format!("{}: {e}", hdr_path.display()))?;
-    let hooks = Hooks {
-        hlog: Some(&mut hlog),
-        hgrm: None,
-    };
-    let summary = rtbench_load::run_with(&config, hooks).map_err(|e| e.to_string())?;
-    hlog.flush()
-        .map_err(|e| format!("{}: {e}", hdr_path.display()))?;
-    Ok(load_result(&summary))
 }
 
 #[cfg(test)]

@@ -9,28 +9,31 @@
 //! - Agents start their clocks at an agreed wall-clock instant ([`crate::LoadBuilder::start_at`]).
 //! - [`write_agent_output`] writes what an agent measured as an HdrHistogram interval log (format
 //!   1.3, V2 deflate-compressed histograms, µs), whose comment header carries the agent's share
-//!   and its [`Summary`] as JSON. The interval histograms are lossless and cover the whole
-//!   measured window, so their sum is the agent's full histogram.
+//!   and its [`Summary`] as JSON, and in the stream model its whole-run connect, first-event and
+//!   gap histograms (same encoding). The interval histograms are lossless and cover the whole
+//!   measured window, so their sum is the agent's full histogram (event latency in the stream
+//!   model).
 //! - [`merge_agents`] adds the agents' histograms (exact), aligns their intervals on one time axis
 //!   although the agents started at slightly different instants, adds their counters, and reports
-//!   the start skew and each agent's client CPU.
+//!   the start skew and each agent's client CPU. Stream runs merge the same way: stream counters
+//!   add and the stream histograms add.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use base64::Engine as _;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
-use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::error::LoadError;
 use crate::hist::{self, IntervalReport};
-use crate::summary::{Ended, ErrorCounts, Model, Summary};
+use crate::stream_figures::{add_counts, StreamHistograms};
+use crate::summary::{Ended, ErrorCounts, Model, StreamSummary, Summary};
 
 const MAGIC: &str = "#[rtbench agent output, format 1]";
 const SHARE_PREFIX: &str = "#[rtbench share: ";
 const SUMMARY_PREFIX: &str = "#[rtbench summary: ";
+const STREAM_PREFIX: &str = "#[rtbench stream histograms: ";
 const INTERVAL_NS: u64 = 1_000_000_000;
 
 /// Agent `index` (0-based) of `agents`: which connections it owns and what it must do.
@@ -92,17 +95,35 @@ pub fn split(
         .collect())
 }
 
-/// Writes an agent's output: its share and summary in the header, then the interval log the run
+/// The stream histograms as they travel in an agent output's header.
+#[derive(Serialize, Deserialize)]
+struct EncodedStream {
+    connect: String,
+    first_event: String,
+    gap: String,
+}
+
+/// Writes an agent's output: its share and summary (and, in the stream model, `stream`: the
+/// run's [`crate::Outcome::stream_histograms`]) in the header, then the interval log the run
 /// wrote (`hlog`, from [`crate::Hooks::hlog`]).
 pub fn write_agent_output(
     out: &mut dyn Write,
     share: &Share,
     summary: &Summary,
+    stream: Option<&StreamHistograms>,
     hlog: &[u8],
 ) -> io::Result<()> {
     writeln!(out, "{MAGIC}")?;
     writeln!(out, "{SHARE_PREFIX}{}]", serde_json::to_string(share)?)?;
     writeln!(out, "{SUMMARY_PREFIX}{}]", serde_json::to_string(summary)?)?;
+    if let Some(h) = stream {
+        let encoded = EncodedStream {
+            connect: hist::encode(&h.connect)?,
+            first_event: hist::encode(&h.first_event)?,
+            gap: hist::encode(&h.gap)?,
+        };
+        writeln!(out, "{STREAM_PREFIX}{}]", serde_json::to_string(&encoded)?)?;
+    }
     out.write_all(hlog)
 }
 
@@ -128,6 +149,8 @@ pub struct AgentOutput {
     pub summary: Summary,
     /// Its interval log.
     pub intervals: Vec<AgentInterval>,
+    /// Stream model: its connect, first-event and gap histograms.
+    pub stream: Option<StreamHistograms>,
 }
 
 /// Reads what [`write_agent_output`] wrote; `name` names the file in errors.
@@ -149,19 +172,28 @@ pub fn read_agent_output(name: &str, text: &[u8]) -> Result<AgentOutput, LoadErr
         serde_json::from_str(field(SHARE_PREFIX)?).map_err(|e| bad(format!("share: {e}")))?;
     let summary: Summary =
         serde_json::from_str(field(SUMMARY_PREFIX)?).map_err(|e| bad(format!("summary: {e}")))?;
+    let stream = match summary.model {
+        Model::Stream => {
+            let e: EncodedStream = serde_json::from_str(field(STREAM_PREFIX)?)
+                .map_err(|e| bad(format!("stream histograms: {e}")))?;
+            let one =
+                |text: &str| hist::decode(text).map_err(|e| bad(format!("stream histograms: {e}")));
+            Some(StreamHistograms {
+                connect: one(&e.connect)?,
+                first_event: one(&e.first_event)?,
+                gap: one(&e.gap)?,
+            })
+        }
+        _ => None,
+    };
     let mut intervals = Vec::new();
-    let mut deserializer = Deserializer::new();
     for entry in IntervalLogIterator::new(text) {
         let entry = entry.map_err(|e| bad(format!("interval log: {e:?}")))?;
         let LogEntry::Interval(i) = entry else {
             continue;
         };
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(i.encoded_histogram())
+        let histogram = hist::decode(i.encoded_histogram())
             .map_err(|e| bad(format!("interval histogram: {e}")))?;
-        let histogram: Histogram<u64> = deserializer
-            .deserialize(&mut &bytes[..])
-            .map_err(|e| bad(format!("interval histogram: {e:?}")))?;
         intervals.push(AgentInterval {
             tag: i.tag().map(|t| t.as_str().to_owned()),
             offset_ns: i.start_timestamp().as_nanos() as u64,
@@ -173,6 +205,7 @@ pub fn read_agent_output(name: &str, text: &[u8]) -> Result<AgentOutput, LoadErr
         share,
         summary,
         intervals,
+        stream,
     })
 }
 
@@ -223,12 +256,6 @@ pub fn merge_agents(
         reason: "needs at least one agent output".into(),
     })?;
     let model = first.summary.model;
-    if model == Model::Stream {
-        return Err(LoadError::InvalidOption {
-            option: "merge",
-            reason: "merges closed and open runs; stream runs are not merged yet".into(),
-        });
-    }
     let base = outputs
         .iter()
         .map(|o| o.summary.start_wall_ns)
@@ -314,7 +341,8 @@ pub fn merge_agents(
     })
 }
 
-/// Counters add; rates are over the longest agent window; latency comes from the added histograms.
+/// Counters add; rates are over the longest agent window; latency comes from the added histograms
+/// (and in the stream model so do the stream figures).
 fn add_summaries(
     outputs: &[AgentOutput],
     latency: &Histogram<u64>,
@@ -357,6 +385,19 @@ fn add_summaries(
         s.target_rate = Some(all().filter_map(|x| x.target_rate).sum());
         s.achieved_rate = Some(per_s(s.requests as f64));
         s.unsent_due = Some(all().filter_map(|x| x.unsent_due).sum());
+    }
+    if s.model == Model::Stream {
+        let mut counts = StreamSummary::default();
+        let mut histograms = StreamHistograms::default();
+        for o in outputs {
+            if let Some(x) = &o.summary.stream {
+                add_counts(&mut counts, x);
+            }
+            if let Some(h) = &o.stream {
+                histograms.add(h);
+            }
+        }
+        s.stream = Some(histograms.summarize(counts, latency, s.duration_s));
     }
     s.requests_asked = all().map(|x| x.requests_asked).sum();
     s.client_cpu_s = all().map(|x| x.client_cpu_s).sum();
@@ -511,7 +552,7 @@ mod tests {
         let share = split(4, None, Model::Closed, 2).unwrap()[index as usize];
         let mut out = Vec::new();
         let s = summary(start_wall_ns, 2 * per_interval, 0.5 + index as f64);
-        write_agent_output(&mut out, &share, &s, &hlog).unwrap();
+        write_agent_output(&mut out, &share, &s, None, &hlog).unwrap();
         out
     }
 
@@ -550,12 +591,7 @@ mod tests {
                 LogEntry::Interval(i) => Some(i),
                 _ => None,
             })
-            .map(|i| {
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(i.encoded_histogram())
-                    .unwrap();
-                Deserializer::new().deserialize(&mut &bytes[..]).unwrap()
-            })
+            .map(|i| hist::decode(i.encoded_histogram()).unwrap())
             .collect();
         assert_eq!(intervals.len(), 2);
         assert_eq!(intervals[0].len(), 1_010);
@@ -563,6 +599,100 @@ mod tests {
         assert_eq!(intervals[1].count_at(5_001), 10);
         // Only agent 0 of 2: the merge says the run is incomplete.
         assert!(!merge_agents(&[a], None).unwrap().complete);
+    }
+
+    /// One histogram holding `n` values of `value_us`.
+    fn filled(value_us: u64, n: u64) -> Histogram<u64> {
+        let mut h = hist::new_histogram();
+        h.record_n(value_us, n).unwrap();
+        h
+    }
+
+    /// A stream agent: `streams` streams of `events` events each, event latency `latency_us` in
+    /// one interval, first event after `first_us`, gaps of `gap_us`.
+    fn stream_agent(index: u64, start_wall_ns: u64, streams: u64, events: u64) -> AgentOutput {
+        let k = index + 1;
+        let (tx, rx) = std::sync::mpsc::channel();
+        tx.send(IntervalReport {
+            index: 0,
+            length_ns: INTERVAL_NS,
+            start_wall_ns,
+            latency: filled(100 * k, streams * events),
+            uncorrected: None,
+        })
+        .unwrap();
+        drop(tx);
+        let mut hlog = Vec::new();
+        hist::write_hlog(&mut hlog, 1, rx).unwrap();
+        let histograms = StreamHistograms {
+            connect: filled(50 * k, streams),
+            first_event: filled(1_000 * k, streams),
+            gap: filled(10_000 * k, streams * (events - 1)),
+        };
+        let mut s = summary(start_wall_ns, streams, 0.25);
+        s.model = Model::Stream;
+        s.connections = streams;
+        s.stream = Some(StreamSummary {
+            streams,
+            streams_completed: streams,
+            streams_failed: 0,
+            events_received: streams * events,
+            events_expected: streams * events,
+            events_per_s: (streams * events) as f64 / 2.0,
+            ..StreamSummary::default()
+        });
+        let share = split(5, None, Model::Stream, 2).unwrap()[index as usize];
+        let mut out = Vec::new();
+        write_agent_output(&mut out, &share, &s, Some(&histograms), &hlog).unwrap();
+        read_agent_output("stream agent", &out).unwrap()
+    }
+
+    #[test]
+    fn stream_outputs_merge_exactly_counters_and_histograms_add() {
+        let t0 = 1_700_000_000_000_000_000;
+        let a = stream_agent(0, t0, 3, 10);
+        let b = stream_agent(1, t0 + 2_000_000, 2, 10);
+        assert_eq!(a.stream.as_ref().unwrap().first_event.len(), 3, "read back");
+        let merged = merge_agents(&[a.clone(), b.clone()], None).unwrap();
+        let s = merged.summary.stream.as_ref().expect("a stream section");
+        assert_eq!(
+            (s.streams, s.streams_completed, s.streams_failed),
+            (5, 5, 0)
+        );
+        assert_eq!((s.events_received, s.events_expected), (50, 50));
+        assert_eq!(s.events_per_s, 25.0, "50 events over the 2 s window");
+        let sum = |f: fn(&StreamHistograms) -> &Histogram<u64>| {
+            let mut h = hist::new_histogram();
+            for o in [&a, &b] {
+                h.add(f(o.stream.as_ref().unwrap())).unwrap();
+            }
+            h
+        };
+        let first = sum(|h| &h.first_event);
+        assert_eq!(first.len(), 5);
+        assert_eq!(s.first_event_us, hist::percentiles(&first));
+        // 3 of 5 first events at 1 ms, 2 at 2 ms: the median is agent 0's, the max agent 1's.
+        assert_eq!(s.first_event_us.p50, 1_000.0);
+        assert_eq!(s.first_event_us.max, 2_000.0);
+        assert_eq!(s.connect_us, hist::percentiles(&sum(|h| &h.connect)));
+        let gap = sum(|h| &h.gap);
+        assert_eq!(gap.len(), 45);
+        assert_eq!(s.gap_us, hist::percentiles(&gap));
+        // Event latency comes from the interval logs, like every model's latency.
+        assert_eq!(merged.latency.len(), 50);
+        assert_eq!(s.event_latency_us, hist::percentiles(&merged.latency));
+        assert_eq!(merged.summary.latency_us, s.event_latency_us);
+        assert_eq!(merged.summary.requests, 5);
+        assert_eq!(merged.start_skew_ns, 2_000_000);
+    }
+
+    #[test]
+    fn a_stream_output_without_its_histograms_is_refused() {
+        let a = stream_agent(0, 1, 1, 2);
+        let mut out = Vec::new();
+        write_agent_output(&mut out, &a.share, &a.summary, None, b"").unwrap();
+        let err = read_agent_output("s.agent", &out).unwrap_err().to_string();
+        assert_eq!(err, "s.agent: no 'rtbench stream histograms: ' line");
     }
 
     #[test]

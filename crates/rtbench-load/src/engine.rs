@@ -15,7 +15,7 @@ use crate::error::LoadError;
 use crate::hist::{self, IntervalReport};
 use crate::schedule::{Closed, Open, Schedule};
 use crate::stream::Stream;
-use crate::stream_figures::StreamFigures;
+use crate::stream_figures::{StreamFigures, StreamHistograms};
 use crate::summary::{Ended, ErrorCounts, IoBackend, Model, Summary};
 use crate::sys;
 use crate::worker::{Backend, Plan, Worker};
@@ -69,6 +69,9 @@ pub struct Outcome {
     pub summary: Summary,
     /// Failures writing the interval log or the percentile distribution.
     pub output_errors: Vec<LoadError>,
+    /// Stream model: the histograms behind the summary's stream section (an agent's output
+    /// carries them, so agents merge exactly).
+    pub stream_histograms: Option<StreamHistograms>,
 }
 
 /// Runs the load described by `config` and returns what it measured.
@@ -182,7 +185,7 @@ pub fn run_until(
             limit,
         });
     }
-    let (summary, latency) = merge(config, outs);
+    let (summary, latency, stream_histograms) = merge(config, outs);
     if let Some(out) = hooks.hgrm {
         if let Err(source) = hist::write_hgrm(&latency, out) {
             output_errors.push(LoadError::Output {
@@ -194,6 +197,7 @@ pub fn run_until(
     Ok(Outcome {
         summary,
         output_errors,
+        stream_histograms,
     })
 }
 
@@ -338,8 +342,15 @@ impl Run<'_> {
 }
 
 /// Adds the workers' figures up into one summary (and the merged latency histogram: response
-/// latency, or event latency in the stream model).
-fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::Histogram<u64>) {
+/// latency, or event latency in the stream model, and the stream model's other histograms).
+fn merge(
+    config: &LoadConfig,
+    outs: Vec<WorkerOut>,
+) -> (
+    Summary,
+    hdrhistogram::Histogram<u64>,
+    Option<StreamHistograms>,
+) {
     let mut latency = hist::new_histogram();
     let mut uncorrected = hist::new_histogram();
     let mut errors = ErrorCounts::default();
@@ -409,8 +420,13 @@ fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::H
         0.0
     };
     let open = config.model() == Model::Open;
-    let stream = (config.model() == Model::Stream)
-        .then(|| StreamFigures::merge(streams.into_iter(), &latency, duration_s));
+    let (stream, stream_histograms) = match config.model() {
+        Model::Stream => {
+            let (s, h) = StreamFigures::merge(streams.into_iter(), &latency, duration_s);
+            (Some(s), Some(h))
+        }
+        _ => (None, None),
+    };
     let summary = Summary {
         model: config.model(),
         io: config.io(),
@@ -446,5 +462,5 @@ fn merge(config: &LoadConfig, outs: Vec<WorkerOut>) -> (Summary, hdrhistogram::H
         status_codes,
         error_reasons,
     };
-    (summary, latency)
+    (summary, latency, stream_histograms)
 }

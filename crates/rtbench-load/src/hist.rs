@@ -27,6 +27,28 @@ pub(crate) fn record_ns(h: &mut Histogram<u64>, ns: u64) {
     h.saturating_record((ns / 1_000).max(LOWEST_US));
 }
 
+/// A histogram as base64 of its V2 deflate serialization (the interval log's own encoding).
+pub(crate) fn encode(h: &Histogram<u64>) -> io::Result<String> {
+    use base64::Engine as _;
+    use hdrhistogram::serialization::Serializer as _;
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(h, &mut bytes)
+        .map_err(|e| io::Error::other(format!("{e:?}")))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// Reads what [`encode`] (or an interval log line) holds; the error says why not.
+pub(crate) fn decode(text: &str) -> Result<Histogram<u64>, String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| e.to_string())?;
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut &bytes[..])
+        .map_err(|e| format!("{e:?}"))
+}
+
 /// The summary's percentile set of `h` (all zero when empty).
 pub(crate) fn percentiles(h: &Histogram<u64>) -> Percentiles {
     if h.is_empty() {

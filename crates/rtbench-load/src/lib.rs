@@ -92,5 +92,6 @@ pub use engine::{run, run_until, run_with, Hooks, Outcome, StopHandle};
 pub use error::{LoadError, ParseError, SseError};
 pub use response::{is_event_stream, Response, ResponseEvent, ResponseParser};
 pub use sse::{parse_stamp, SseEvent, SseParser};
+pub use stream_figures::StreamHistograms;
 pub use summary::{Ended, ErrorCounts, IoBackend, Model, Percentiles, StreamSummary, Summary};
 pub use sys::allowed_cpus;

@@ -32,7 +32,9 @@ mod v1;
 pub use csv_row::{summary_header, summary_record};
 pub use error::SchemaError;
 pub use format::{si, sig, Unit};
-pub use load::{ErrorCounts, LoadResult, Model, Percentiles, StreamResult};
+pub use load::{
+    AgentRecord, AgentsRecord, ErrorCounts, LoadResult, Model, Percentiles, StreamResult,
+};
 pub use metric::{Better, Metric, MetricDef};
 pub use read::parse_run;
 pub use schema::{

@@ -155,11 +155,12 @@ pub struct Args {
     agent_output: Option<PathBuf>,
     /// Scale-out on Docker Swarm: run this load as N agents, a replicated-job service on the
     /// swarm this daemon manages (on nodes labelled rtbench=client when there are any), started
-    /// together, their outputs collected from the service logs and merged exactly.
+    /// together, their outputs collected from the service logs and merged exactly (closed, open
+    /// and --sse stream runs).
     #[arg(
         long,
         value_name = "N",
-        conflicts_with_all = ["ceiling", "sse", "agent", "start_at", "agent_output", "hgrm"]
+        conflicts_with_all = ["ceiling", "agent", "start_at", "agent_output", "hgrm"]
     )]
     agents: Option<u64>,
     /// With --agents: when this daemon is in no swarm, initialise a single-node swarm for the run
@@ -257,13 +258,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let share = config.share().unwrap_or(
             rtbench_load::split(config.connections(), config.requests(), config.model(), 1)?[0],
         );
+        let stream = outcome.stream_histograms.as_ref();
         let written = match agent_file.as_mut() {
-            Some(file) => rtbench_load::write_agent_output(file, &share, summary, log),
+            Some(file) => rtbench_load::write_agent_output(file, &share, summary, stream, log),
             None => {
                 let mut bytes = Vec::new();
-                rtbench_load::write_agent_output(&mut bytes, &share, summary, log).and_then(|()| {
-                    rtbench_harness::write_agent_chunks(&mut std::io::stdout(), share.index, &bytes)
-                })
+                rtbench_load::write_agent_output(&mut bytes, &share, summary, stream, log).and_then(
+                    |()| {
+                        rtbench_harness::write_agent_chunks(
+                            &mut std::io::stdout(),
+                            share.index,
+                            &bytes,
+                        )
+                    },
+                )
             }
         };
         if let Err(e) = written {

@@ -62,6 +62,20 @@ pub struct Args {
     /// Folder holding targets/ and scenarios/.
     #[arg(long)]
     root: Option<PathBuf>,
+    /// Scale-out on Docker Swarm: N agents (a replicated-job service of the agent image, on nodes
+    /// labelled rtbench=client when there are any) generate every closed, open and SSE load cell
+    /// together, each its share, merged exactly; idle connections, cold starts and the relay
+    /// checks run here. Without client nodes the agents share this machine and are pinned to
+    /// --client-cpus; on client nodes they use every CPU there.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    agents: Option<u64>,
+    /// With --agents: when this daemon is in no swarm, initialise a single-node swarm for the run
+    /// and leave it afterwards.
+    #[arg(long = "swarm-init", requires = "agents")]
+    swarm_init: bool,
+    /// With --agents: each cell's agreed start, this long after its service is created.
+    #[arg(long = "agents-start-in", value_name = "DUR", requires = "agents")]
+    agents_start_in: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -111,6 +125,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (None, _) => " (as the run recorded)".to_string(),
         }
     );
+    let start_in = match &args.agents_start_in {
+        Some(text) => crate::cmd_load::parse_duration(text, "--agents-start-in")?,
+        None => rtbench_harness::DEFAULT_AGENTS_START_IN,
+    };
+    let _swarm = match args.agents {
+        Some(_) => rtbench_harness::use_swarm(args.swarm_init)?,
+        None => None,
+    };
+    let agents = args
+        .agents
+        .map(|count| agents(count, &args.base_image, start_in, &chosen.client_cpus))
+        .transpose()?;
     let options = RunOptions {
         cache_root: cache_root(&root),
         root,
@@ -129,6 +155,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         resume: args.resume,
         rtbench_version: env!("CARGO_PKG_VERSION").to_string(),
         ready_timeout: Duration::from_secs(args.ready_timeout),
+        agents,
     };
     let plain = crate::progress::plain(args.quiet);
     let bar = if plain {
@@ -143,6 +170,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "{steps} steps planned, about {} min",
                 estimate.as_secs().div_ceil(60)
             );
+            if plain {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
+        }
+        Progress::Note(line) => {
             if plain {
                 eprintln!("{line}");
             } else {
@@ -209,6 +243,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::from(1))
     }
+}
+
+/// The swarm agents of `--agents`: the agent image built from this binary, and their CPUs. On a
+/// swarm with nodes labelled rtbench=client the agents run there and use every CPU of theirs;
+/// otherwise they may share this machine with the server, so they are pinned to the run's client
+/// CPUs, like the local engine.
+fn agents(
+    count: u64,
+    base_image: &str,
+    start_in: Duration,
+    client_cpus: &[usize],
+) -> anyhow::Result<rtbench_harness::Agents> {
+    let image = rtbench_harness::build_agent_image(base_image, false)?;
+    let remote = rtbench_harness::has_client_nodes()?;
+    Ok(rtbench_harness::Agents {
+        count,
+        image: image.tag,
+        start_in,
+        cpus: (!remote).then(|| client_cpus.to_vec()),
+    })
 }
 
 /// The run's client ceiling in one line, or why there is none.

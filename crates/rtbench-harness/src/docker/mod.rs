@@ -25,8 +25,9 @@ pub(crate) use cli::{docker, run_with_timeout};
 pub use container::DockerServer;
 pub use image_tag::image_tag;
 pub use orphans::remove_orphan_containers;
+pub(crate) use swarm::remove_task_containers;
 pub use swarm::{
-    agent_index, build_agent_image, collect_agent_outputs, swarm_state, write_agent_chunks,
-    AgentImage, AgentService, AgentsSpec, Collected, SingleNodeSwarm, SwarmState, TaskState,
-    AGENT_IMAGE_REPOSITORY, SLOT_ENV,
+    agent_index, build_agent_image, collect_agent_outputs, has_client_nodes, swarm_state,
+    write_agent_chunks, AgentImage, AgentService, AgentsSpec, Collected, SingleNodeSwarm,
+    SwarmState, TaskState, AGENT_IMAGE_REPOSITORY, SLOT_ENV,
 };

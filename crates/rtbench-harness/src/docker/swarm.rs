@@ -200,6 +200,12 @@ pub struct AgentsSpec {
     pub load_args: Vec<String>,
 }
 
+/// Whether the swarm has nodes labelled `rtbench=client` (agents are placed only on them then).
+pub fn has_client_nodes() -> Result<bool, HarnessError> {
+    let ids = docker_text(&["node", "ls", "-q", "--filter", "node.label=rtbench=client"])?;
+    Ok(!ids.trim().is_empty())
+}
+
 /// A running agents service, removed on drop (and by the signal and panic handlers).
 #[derive(Debug)]
 pub struct AgentService {
@@ -221,7 +227,7 @@ impl AgentService {
     /// when the swarm has any.
     pub fn create(spec: &AgentsSpec) -> Result<AgentService, HarnessError> {
         let name = format!("rtbench-agents-{}-{}", std::process::id(), unique());
-        let labelled = docker_text(&["node", "ls", "-q", "--filter", "node.label=rtbench=client"])?;
+        let labelled = has_client_nodes()?;
         let mut command = docker();
         command
             .args(["service", "create", "--detach", "--quiet", "--name", &name])
@@ -234,7 +240,7 @@ impl AgentService {
             .args(["--network", "host", "--restart-condition", "none"])
             .args(["--label", "rtbench=1"])
             .args(["--env", &format!("{SLOT_ENV}={{{{.Task.Slot}}}}")]);
-        if !labelled.trim().is_empty() {
+        if labelled {
             command.args(["--constraint", "node.labels.rtbench==client"]);
         }
         command
@@ -340,27 +346,31 @@ impl Drop for AgentService {
             .stderr(Stdio::null())
             .status();
         crate::cleanup::unregister_service(&self.name);
-        // A job's finished task containers stay until the swarm's task history drops them;
-        // remove this node's now, so none outlives rtbench here (other nodes keep theirs until
-        // their daemon reaps them).
-        let filter = format!("label=com.docker.swarm.service.name={}", self.name);
-        let deadline = Instant::now() + CONTAINERS_GONE_WAIT;
-        while Instant::now() < deadline {
-            let Ok(ids) = docker_text(&["ps", "-aq", "--filter", &filter]) else {
-                break;
-            };
-            let ids: Vec<&str> = ids.split_whitespace().collect();
-            if ids.is_empty() {
-                break;
-            }
-            let _ = docker()
-                .args(["rm", "-f"])
-                .args(&ids)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+        remove_task_containers(&self.name);
+    }
+}
+
+/// Removes this node's task containers of a removed service: a job's finished (or, after a
+/// signal, still stopping) task containers stay until the swarm's task history drops them, so
+/// none outlives rtbench here (other nodes keep theirs until their daemon reaps them).
+pub(crate) fn remove_task_containers(service: &str) {
+    let filter = format!("label=com.docker.swarm.service.name={service}");
+    let deadline = Instant::now() + CONTAINERS_GONE_WAIT;
+    while Instant::now() < deadline {
+        let Ok(ids) = docker_text(&["ps", "-aq", "--filter", &filter]) else {
+            break;
+        };
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if ids.is_empty() {
+            break;
         }
+        let _ = docker()
+            .args(["rm", "-f"])
+            .args(&ids)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -401,6 +411,8 @@ pub struct Collected {
     pub outputs: BTreeMap<u64, Vec<u8>>,
     /// Agent index → why it gave no output or exited non-zero.
     pub failures: BTreeMap<u64, String>,
+    /// Agent index → the swarm node its task ran on (from the log prefix).
+    pub nodes: BTreeMap<u64, String>,
 }
 
 /// Reads the agents' outputs and failures back from `docker service logs` text. A task's lines
@@ -409,10 +421,14 @@ pub fn collect_agent_outputs(logs: &str, agents: u64) -> Collected {
     let mut chunks: BTreeMap<u64, BTreeMap<usize, (usize, String)>> = BTreeMap::new();
     let mut errors: BTreeMap<u64, String> = BTreeMap::new();
     let mut exits: BTreeMap<u64, String> = BTreeMap::new();
+    let mut nodes: BTreeMap<u64, String> = BTreeMap::new();
     for line in logs.lines() {
         let (prefix, text) = line.split_once(" | ").unwrap_or(("", line));
         let slot = prefix.split('@').next().unwrap_or("").split('.').nth(1);
         let task_agent = slot.map(|s| agent_index(s, agents));
+        if let (Some(a), Some(node)) = (task_agent, prefix.split_once('@')) {
+            nodes.insert(a, node.1.trim().to_string());
+        }
         if let Some(rest) = text.split_once(CHUNK_MARK).map(|(_, r)| r) {
             let mut f = rest.split(' ');
             let parsed = (|| {
@@ -436,7 +452,10 @@ pub fn collect_agent_outputs(logs: &str, agents: u64) -> Collected {
             }
         }
     }
-    let mut collected = Collected::default();
+    let mut collected = Collected {
+        nodes,
+        ..Collected::default()
+    };
     for (index, parts) in chunks {
         let total = parts.values().map(|(t, _)| *t).max().unwrap_or(0);
         if parts.len() != total || (0..total).any(|k| !parts.contains_key(&k)) {
@@ -570,6 +589,7 @@ mod tests {
             Some("connection refused by 127.0.0.1:9 (exit status 1)")
         );
         assert_eq!(got.failures.len(), 1);
+        assert_eq!(got.nodes.get(&2).map(String::as_str), Some("vm"));
         // A chunk lost: that agent is a failure, not a wrong merge.
         let lossy: String = logs
             .lines()

@@ -229,6 +229,7 @@ fn issue14_10_a_failing_interval_log_keeps_the_summary() {
     let Outcome {
         summary,
         output_errors,
+        ..
     } = run_until(&config, hooks, &StopHandle::new()).unwrap();
     assert_eq!(summary.requests, 500);
     assert_eq!(output_errors.len(), 1);

@@ -9,6 +9,7 @@ mod placement;
 mod run;
 mod signals;
 mod swarm;
+mod swarm_run;
 mod util;
 mod verify;
 mod versions;

@@ -15,7 +15,7 @@ use hdrhistogram::Histogram;
 
 use crate::util::{rtbench, serial};
 
-fn docker(args: &[&str]) -> Output {
+pub(crate) fn docker(args: &[&str]) -> Output {
     Command::new("docker")
         .args(args)
         .stdin(Stdio::null())
@@ -23,17 +23,17 @@ fn docker(args: &[&str]) -> Output {
         .expect("these tests need the docker CLI and a daemon (DOCKER_HOST)")
 }
 
-fn swarm_state() -> String {
+pub(crate) fn swarm_state() -> String {
     let out = docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"]);
     assert!(out.status.success(), "docker info: {out:?}");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A single-node swarm for the test, left when dropped (also on a failed assertion).
-struct Swarm;
+pub(crate) struct Swarm;
 
 impl Swarm {
-    fn init() -> Swarm {
+    pub(crate) fn init() -> Swarm {
         let out = docker(&["swarm", "init", "--advertise-addr", "127.0.0.1"]);
         assert!(out.status.success(), "docker swarm init: {out:?}");
         Swarm
@@ -47,7 +47,7 @@ impl Drop for Swarm {
 }
 
 /// No rtbench agent service or task container is left on this daemon.
-fn assert_nothing_left() {
+pub(crate) fn assert_nothing_left() {
     let containers = docker(&["ps", "-a", "--format", "{{.Names}}"]);
     let left: Vec<String> = String::from_utf8_lossy(&containers.stdout)
         .lines()
@@ -95,7 +95,7 @@ fn counting_server() -> (SocketAddr, Arc<AtomicU64>) {
     (addr, answered)
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -118,7 +118,7 @@ fn latency_sum(log: &[u8]) -> Histogram<u64> {
     sum
 }
 
-fn agents_sum(dir: &Path, agents: u64) -> Histogram<u64> {
+pub(crate) fn agents_sum(dir: &Path, agents: u64) -> Histogram<u64> {
     let mut sum = Histogram::<u64>::new(3).unwrap();
     for j in 0..agents {
         let path = dir.join(format!("agent-{j}.hlog"));
@@ -246,6 +246,93 @@ fn three_swarm_agents_merge_exactly_and_keep_the_open_rate() {
     );
     assert_eq!(v["summary"]["target_rate"].as_f64(), Some(3000.0), "{v}");
     assert!(served.load(Ordering::SeqCst) - before >= v["summary"]["requests"].as_u64().unwrap());
+    drop(swarm);
+    assert_nothing_left();
+}
+
+/// The stream model through 3 agents against rtbench's own SSE server (the relay checks'
+/// upstream, counting what it sent): the merged event count is what the server sent, the stream
+/// counters add up, and `rtbench merge` of the agents' outputs gives the same figures.
+#[test]
+fn stream_loads_through_three_agents_merge_every_event_the_server_sent() {
+    let _serial = serial();
+    if swarm_state() == "active" {
+        docker(&["swarm", "leave", "--force"]);
+    }
+    let swarm = Swarm::init();
+    let upstream = rtbench_harness::UpstreamServer::start().unwrap();
+    upstream.set_stream(20, std::time::Duration::from_millis(5));
+    let dir = tempfile::tempdir().unwrap();
+    let agents_dir = dir.path().join("agents");
+    let out = rtbench()
+        .args([
+            "load",
+            &upstream.url(),
+            "--agents",
+            "3",
+            "--sse",
+            "--streams",
+            "7",
+        ])
+        .args([
+            "--events",
+            "20",
+            "--interval-ms",
+            "5",
+            "--json",
+            "--cpus",
+            "0",
+        ])
+        .args(["--agents-start-in", "3s", "--agents-output"])
+        .arg(&agents_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sent: u64 = upstream
+        .connections()
+        .iter()
+        .map(|c| u64::from(c.tokens_sent))
+        .sum();
+    assert_eq!(sent, 7 * 20, "the server sent every stream's events");
+    let stream = &v["summary"]["stream"];
+    assert_eq!(stream["events_received"], sent, "{v}");
+    assert_eq!(stream["events_expected"], 140, "{v}");
+    assert_eq!(stream["streams_completed"], 7, "{v}");
+    assert_eq!(stream["streams_failed"], 0, "{v}");
+    assert!(
+        stream["first_event_us"]["p50"].as_f64().unwrap() > 0.0,
+        "{v}"
+    );
+    assert!(
+        stream["gap_us"]["p50"].as_f64().unwrap() >= 1_000.0,
+        "5 ms gaps: {v}"
+    );
+    let agents = v["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 3, "{v}");
+    // Connections split 3 + 2 + 2: each agent read its streams' events.
+    let events_of = |j: u64| {
+        let path = agents_dir.join(format!("agent-{j}.hlog"));
+        let output =
+            rtbench_load::read_agent_output("agent", &std::fs::read(path).unwrap()).unwrap();
+        output.summary.stream.unwrap().events_received
+    };
+    assert_eq!((events_of(0), events_of(1), events_of(2)), (60, 40, 40));
+    let files: Vec<std::path::PathBuf> = (0..3)
+        .map(|j| agents_dir.join(format!("agent-{j}.hlog")))
+        .collect();
+    let merged = rtbench()
+        .arg("merge")
+        .args(&files)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(merged.status.success(), "{}", stderr(&merged));
+    let m: serde_json::Value = serde_json::from_slice(&merged.stdout).unwrap();
+    assert_eq!(
+        m["summary"]["stream"], v["summary"]["stream"],
+        "merge agrees"
+    );
     drop(swarm);
     assert_nothing_left();
 }

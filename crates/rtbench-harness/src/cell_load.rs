@@ -1,0 +1,236 @@
+//! How a trial's load is generated: by this process's engine on the client CPUs, or by the run's
+//! swarm agents (`rtbench run --agents`), merged exactly. One description of the load serves both,
+//! so the agents run what the local engine would have.
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use rtbench_load::{Hooks, LoadBuilder, StreamOptions};
+use rtbench_results::LoadResult;
+
+use crate::load_result::{load_result, with_ceiling};
+use crate::scale_out::Agents;
+
+/// A stream load's agents may take this long beyond its events' schedule.
+const STREAM_MARGIN: Duration = Duration::from_secs(30);
+
+/// One trial's load.
+pub(crate) struct CellLoad {
+    pub url: String,
+    pub connections: u64,
+    pub pipeline: u64,
+    /// Open model: requests per second over all connections.
+    pub rate: Option<f64>,
+    /// The measured window; `None` for streams that run once, to their last event.
+    pub duration: Option<Duration>,
+    pub warmup: Duration,
+    /// The engine's timeout (default: the engine's).
+    pub timeout: Option<Duration>,
+    /// Stream model: `(events, interval_ms)` per stream.
+    pub stream: Option<(u64, u64)>,
+}
+
+/// A generated load: its record, and the client cores that generated it (headroom and the
+/// client CPU fraction are over these).
+pub(crate) struct Generated {
+    pub load: LoadResult,
+    pub client_cores: usize,
+}
+
+impl CellLoad {
+    fn builder(&self, cpus: &[usize]) -> LoadBuilder {
+        let mut b = LoadBuilder::new(&self.url)
+            .connections(self.connections)
+            .pipeline(self.pipeline)
+            .cpus(cpus.to_vec())
+            .warmup(self.warmup);
+        if let Some(d) = self.duration {
+            b = b.duration(d);
+        }
+        if let Some(rate) = self.rate {
+            b = b.rate(rate);
+        }
+        if let Some(t) = self.timeout {
+            b = b.timeout(t);
+        }
+        if let Some((events, interval_ms)) = self.stream {
+            b = b.stream(StreamOptions {
+                events: Some(events),
+                interval_ms: Some(interval_ms),
+                abort_after: None,
+            });
+        }
+        b
+    }
+
+    /// The same load as `rtbench load` flags, for the agents.
+    fn agent_args(&self) -> Vec<String> {
+        let ms = |d: Duration| format!("{}ms", d.as_millis());
+        let mut args = vec![
+            self.url.clone(),
+            format!("--connections={}", self.connections),
+            format!("--pipeline={}", self.pipeline),
+        ];
+        if !self.warmup.is_zero() {
+            args.push(format!("--warmup={}", ms(self.warmup)));
+        }
+        if let Some(d) = self.duration {
+            args.push(format!("--duration={}", ms(d)));
+        }
+        if let Some(rate) = self.rate {
+            args.push(format!("--rate={rate}"));
+        }
+        if let Some(t) = self.timeout {
+            args.push(format!("--timeout={}", ms(t)));
+        }
+        if let Some((events, interval_ms)) = self.stream {
+            args.extend([
+                "--sse".to_string(),
+                format!("--events={events}"),
+                format!("--interval-ms={interval_ms}"),
+            ]);
+        }
+        args
+    }
+
+    /// How long the load lasts once started.
+    fn length(&self) -> Duration {
+        let schedule = match self.stream {
+            Some((events, interval_ms)) => {
+                Duration::from_millis(events * interval_ms) + STREAM_MARGIN
+            }
+            None => Duration::ZERO,
+        };
+        self.warmup + self.duration.unwrap_or_default() + schedule
+    }
+
+    /// Generates the load, here or by `agents`, and writes its interval log to `hdr_path`.
+    pub(crate) fn generate(
+        &self,
+        client_cpus: &[usize],
+        agents: Option<&Agents>,
+        hdr_path: &Path,
+    ) -> Result<Generated, String> {
+        match agents {
+            None => Ok(Generated {
+                load: self.run_here(client_cpus, hdr_path)?,
+                client_cores: client_cpus.len(),
+            }),
+            Some(agents) => self.run_on(agents, hdr_path),
+        }
+    }
+
+    fn run_here(&self, client_cpus: &[usize], hdr_path: &Path) -> Result<LoadResult, String> {
+        let config = self
+            .builder(client_cpus)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut hlog = std::fs::File::create(hdr_path)
+            .map(std::io::BufWriter::new)
+            .map_err(|e| format!("{}: {e}", hdr_path.display()))?;
+        let hooks = Hooks {
+            hlog: Some(&mut hlog),
+            hgrm: None,
+        };
+        let summary = rtbench_load::run_with(&config, hooks).map_err(|e| e.to_string())?;
+        hlog.flush()
+            .map_err(|e| format!("{}: {e}", hdr_path.display()))?;
+        Ok(load_result(&summary))
+    }
+
+    /// The agents' merged load; a missing or failed agent fails the trial (a partial merge is not
+    /// the asked load).
+    fn run_on(&self, agents: &Agents, hdr_path: &Path) -> Result<Generated, String> {
+        // The agents' split needs as many connections as agents: say so before any service.
+        rtbench_load::split(
+            self.connections,
+            None,
+            rtbench_load::Model::Closed,
+            agents.count,
+        )
+        .map_err(|e| format!("{e} (--agents)"))?;
+        let ran = agents
+            .run(self.agent_args(), self.length(), &mut |_| {})
+            .map_err(|e| e.to_string())?;
+        let failed = ran.failed_agents(agents.count);
+        let Some((merged, hlog)) = ran.merged.as_ref().filter(|_| failed == 0) else {
+            let reasons: Vec<String> = ran
+                .failures
+                .iter()
+                .map(|(index, reason)| format!("agent {index} failed: {reason}"))
+                .collect();
+            return Err(format!(
+                "{} of {} agents failed or are missing{}{}",
+                failed.max(1),
+                agents.count,
+                if reasons.is_empty() { "" } else { ": " },
+                reasons.join("; ")
+            ));
+        };
+        std::fs::write(hdr_path, hlog).map_err(|e| format!("{}: {e}", hdr_path.display()))?;
+        let client_cores = ran.client_cores();
+        let mut load = load_result(&merged.summary);
+        // The merge averaged the agents' fractions; over the cores they had together instead.
+        load.client_cpu_fraction = if load.duration_s > 0.0 {
+            load.client_cpu_s / (load.duration_s * client_cores as f64)
+        } else {
+            0.0
+        };
+        load.agents = ran.record(agents.count);
+        // Without a ceiling yet (request/response cells get theirs in `with_ceiling`).
+        load = with_ceiling(load, None, client_cores as usize);
+        Ok(Generated {
+            load,
+            client_cores: client_cores as usize,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_get_the_load_the_engine_would_run() {
+        let cell = CellLoad {
+            url: "http://127.0.0.1:8080/plaintext".into(),
+            connections: 64,
+            pipeline: 1,
+            rate: Some(10_000.0),
+            duration: Some(Duration::from_millis(1_500)),
+            warmup: Duration::from_secs(2),
+            timeout: None,
+            stream: None,
+        };
+        assert_eq!(
+            cell.agent_args(),
+            [
+                "http://127.0.0.1:8080/plaintext",
+                "--connections=64",
+                "--pipeline=1",
+                "--warmup=2000ms",
+                "--duration=1500ms",
+                "--rate=10000",
+            ]
+        );
+        assert_eq!(cell.length(), Duration::from_millis(3_500));
+        let sse = CellLoad {
+            duration: None,
+            rate: None,
+            warmup: Duration::ZERO,
+            timeout: Some(Duration::from_secs(10)),
+            stream: Some((100, 10)),
+            ..cell
+        };
+        let args = sse.agent_args();
+        assert!(args.ends_with(&[
+            "--timeout=10000ms".to_string(),
+            "--sse".into(),
+            "--events=100".into(),
+            "--interval-ms=10".into(),
+        ]));
+        assert_eq!(sse.length(), Duration::from_secs(1) + STREAM_MARGIN);
+        // What the agents are told is what the engine accepts.
+        assert!(sse.builder(&[0]).build().is_ok());
+    }
+}
