@@ -115,13 +115,18 @@ pub fn median_change_interval(
         }
         changes.push(mc / mb - 1.0);
     }
+    Some(percentile_interval(&mut changes, confidence))
+}
+
+/// The two-sided percentile interval of the resampled `changes` at `confidence`. Only the two tail
+/// quantiles are needed: partial selection instead of a full sort, both with the same type-7
+/// interpolation as `stats::quantile`.
+fn percentile_interval(changes: &mut [f64], confidence: f64) -> Interval {
     let alpha = (1.0 - confidence.clamp(0.0, 1.0)) / 2.0;
-    // Only the two tail quantiles are needed: partial selection instead of a full sort. Both use
-    // the same type-7 interpolation as `stats::quantile`.
-    Some(Interval {
-        lo: select_quantile(&mut changes, alpha),
-        hi: select_quantile(&mut changes, 1.0 - alpha),
-    })
+    Interval {
+        lo: select_quantile(changes, alpha),
+        hi: select_quantile(changes, 1.0 - alpha),
+    }
 }
 
 /// Percentile-bootstrap interval of the median of paired changes `current_i / base_i − 1`, and
@@ -146,14 +151,7 @@ pub fn paired_median_change_interval(
     let mut medians: Vec<f64> = (0..resamples)
         .map(|_| resampled_median(&changes, &mut scratch, &mut rng))
         .collect();
-    let alpha = (1.0 - confidence.clamp(0.0, 1.0)) / 2.0;
-    Some((
-        centre,
-        Interval {
-            lo: select_quantile(&mut medians, alpha),
-            hi: select_quantile(&mut medians, 1.0 - alpha),
-        },
-    ))
+    Some((centre, percentile_interval(&mut medians, confidence)))
 }
 
 /// The type-7 `q` quantile of `values` (non-empty, finite), reordering them.

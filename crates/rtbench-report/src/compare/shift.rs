@@ -2,7 +2,7 @@
 //! least two) move the same metric beyond its gate in the same direction (a regression or an
 //! improvement by the interval rule), the machine moved, not each target. Their regressions (or improvements) are relabelled
 //! [`Verdict::MachineShift`] and listed once, so a slow night cannot fail the gate as N per-target
-//! regressions. The rule is the trend's ([`MACHINE_WIDE_FRACTION`]), applied to one pair of runs.
+//! regressions. The rule is the trend's ([`is_machine_wide`]), applied to one pair of runs.
 use std::collections::BTreeMap;
 
 use rtbench_results::Metric;
@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::comparison::CellComparison;
 use super::judge::Verdict;
-use crate::trend::MACHINE_WIDE_FRACTION;
+use crate::trend::is_machine_wide;
 
 /// One metric of one scenario that most targets moved together.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,8 +53,7 @@ pub(crate) fn mark_machine_shifts(cells: &mut [CellComparison]) -> Vec<CompareSh
     let mut shifts = Vec::new();
     for ((scenario, metric), (measured, worse, better)) in groups {
         for (moved, is_worse) in [(worse, true), (better, false)] {
-            let share = moved.len() as f64 / measured.max(1) as f64;
-            if moved.len() < 2 || share <= MACHINE_WIDE_FRACTION {
+            if !is_machine_wide(moved.len(), measured) {
                 continue;
             }
             let mut changes: Vec<f64> = moved.iter().map(|(_, _, c)| *c).collect();

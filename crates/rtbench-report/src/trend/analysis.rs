@@ -16,6 +16,13 @@ use super::history::{Better, HistoryRecord};
 /// A change shared by more than this fraction of the targets measured in the run is machine-wide.
 pub const MACHINE_WIDE_FRACTION: f64 = 0.5;
 
+/// The one rule for "the machine moved": `moved` targets changed the same way out of `measured`,
+/// at least two of them and more than [`MACHINE_WIDE_FRACTION`]. The trend applies it per run,
+/// `compare` per cell of two runs.
+pub(crate) fn is_machine_wide(moved: usize, measured: usize) -> bool {
+    moved >= 2 && moved as f64 / measured.max(1) as f64 > MACHINE_WIDE_FRACTION
+}
+
 /// One run of the history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryRun {
@@ -202,8 +209,8 @@ fn run_order(records: &[HistoryRecord]) -> Vec<HistoryRun> {
     runs
 }
 
-/// Per run and metric: the targets measured, and per direction the targets that changed. More
-/// than [`MACHINE_WIDE_FRACTION`] of the measured targets, and at least two, is a machine shift.
+/// Per run and metric: the targets measured, and per direction the targets that changed; a
+/// machine shift by [`is_machine_wide`].
 fn machine_shifts(series: &[Series], runs: &[HistoryRun]) -> Vec<MachineShift> {
     let mut measured: BTreeMap<(usize, &str), BTreeSet<&str>> = BTreeMap::new();
     let mut moved: BTreeMap<(usize, &str, Direction), BTreeSet<&str>> = BTreeMap::new();
@@ -225,8 +232,7 @@ fn machine_shifts(series: &[Series], runs: &[HistoryRun]) -> Vec<MachineShift> {
         .into_iter()
         .filter_map(|((run, metric, direction), targets)| {
             let measured = measured.get(&(run, metric)).map_or(0, BTreeSet::len);
-            let share = targets.len() as f64 / measured.max(1) as f64;
-            (targets.len() >= 2 && share > MACHINE_WIDE_FRACTION).then(|| MachineShift {
+            is_machine_wide(targets.len(), measured).then(|| MachineShift {
                 run,
                 run_id: runs[run].run_id.clone(),
                 metric: metric.to_string(),

@@ -13,6 +13,7 @@ mod render;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub(crate) use analysis::is_machine_wide;
 pub use analysis::{
     analyse, Change, Direction, HistoryRun, MachineShift, Series, Trend, MACHINE_WIDE_FRACTION,
 };
