@@ -56,8 +56,7 @@ pub(crate) fn mark_machine_shifts(cells: &mut [CellComparison]) -> Vec<CompareSh
             if !is_machine_wide(moved.len(), measured) {
                 continue;
             }
-            let mut changes: Vec<f64> = moved.iter().map(|(_, _, c)| *c).collect();
-            changes.sort_by(f64::total_cmp);
+            let changes: Vec<f64> = moved.iter().map(|(_, _, c)| *c).collect();
             let mut targets = Vec::new();
             for &(ci, mi, _) in &moved {
                 cells[ci].metrics[mi].verdict = Verdict::MachineShift;

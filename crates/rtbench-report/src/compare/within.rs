@@ -23,9 +23,12 @@ pub struct Within {
 }
 
 /// Compares two targets of one run against each other (`base_target` is the baseline), cell by
-/// cell with the same statistics and verdicts as [`compare`]: the interleaved way to ask "did this
-/// runtime version regress?", free of the machine-wide shifts between two runs. A cell's target is
-/// shown as `base_target → current_target`.
+/// cell with the same gates and verdicts as [`compare`](super::compare): the interleaved way to
+/// ask "did this runtime version regress?", free of the machine-wide shifts between two runs. The
+/// runner runs every target once per round, so trial `i` of both targets ran side by side: each
+/// metric's change is the median of the rounds' changes and its interval resamples rounds
+/// (paired), which cancels what a round shared. A cell's target is shown as
+/// `base_target → current_target`.
 pub fn compare_within(
     run: &Run,
     base_target: &str,
