@@ -38,11 +38,11 @@ pub(crate) struct Generated {
 }
 
 impl CellLoad {
-    fn builder(&self, cpus: &[usize]) -> LoadBuilder {
+    /// The load, wherever it runs (the local engine adds its CPUs; agents get it as flags).
+    fn builder(&self) -> LoadBuilder {
         let mut b = LoadBuilder::new(&self.url)
             .connections(self.connections)
             .pipeline(self.pipeline)
-            .cpus(cpus.to_vec())
             .warmup(self.warmup);
         if let Some(d) = self.duration {
             b = b.duration(d);
@@ -61,36 +61,6 @@ impl CellLoad {
             });
         }
         b
-    }
-
-    /// The same load as `rtbench load` flags, for the agents.
-    fn agent_args(&self) -> Vec<String> {
-        let ms = |d: Duration| format!("{}ms", d.as_millis());
-        let mut args = vec![
-            self.url.clone(),
-            format!("--connections={}", self.connections),
-            format!("--pipeline={}", self.pipeline),
-        ];
-        if !self.warmup.is_zero() {
-            args.push(format!("--warmup={}", ms(self.warmup)));
-        }
-        if let Some(d) = self.duration {
-            args.push(format!("--duration={}", ms(d)));
-        }
-        if let Some(rate) = self.rate {
-            args.push(format!("--rate={rate}"));
-        }
-        if let Some(t) = self.timeout {
-            args.push(format!("--timeout={}", ms(t)));
-        }
-        if let Some((events, interval_ms)) = self.stream {
-            args.extend([
-                "--sse".to_string(),
-                format!("--events={events}"),
-                format!("--interval-ms={interval_ms}"),
-            ]);
-        }
-        args
     }
 
     /// How long the load lasts once started.
@@ -122,7 +92,8 @@ impl CellLoad {
 
     fn run_here(&self, client_cpus: &[usize], hdr_path: &Path) -> Result<LoadResult, String> {
         let config = self
-            .builder(client_cpus)
+            .builder()
+            .cpus(client_cpus.to_vec())
             .build()
             .map_err(|e| e.to_string())?;
         let mut hlog = std::fs::File::create(hdr_path)
@@ -150,7 +121,7 @@ impl CellLoad {
         )
         .map_err(|e| format!("{e} (--agents)"))?;
         let ran = agents
-            .run(self.agent_args(), self.length(), &mut |_| {})
+            .run(self.builder().load_flags(), self.length(), &mut |_| {})
             .map_err(|e| e.to_string())?;
         let failed = ran.failed_agents(agents.count);
         let Some((merged, hlog)) = ran.merged.as_ref().filter(|_| failed == 0) else {
@@ -202,17 +173,19 @@ mod tests {
             timeout: None,
             stream: None,
         };
-        assert_eq!(
-            cell.agent_args(),
-            [
-                "http://127.0.0.1:8080/plaintext",
-                "--connections=64",
-                "--pipeline=1",
-                "--warmup=2000ms",
-                "--duration=1500ms",
-                "--rate=10000",
-            ]
-        );
+        let flags = cell.builder().load_flags();
+        for expected in [
+            "http://127.0.0.1:8080/plaintext",
+            "--connections=64",
+            "--pipeline=1",
+            "--warmup=2000ms",
+            "--duration=1500ms",
+            "--rate=10000",
+        ] {
+            assert!(flags.contains(&expected.to_string()), "{flags:?}");
+        }
+        // The agents resolve their own CPUs (the scale-out pins them where it must).
+        assert!(!flags.iter().any(|f| f.starts_with("--cpus")), "{flags:?}");
         assert_eq!(cell.length(), Duration::from_millis(3_500));
         let sse = CellLoad {
             duration: None,
@@ -222,15 +195,21 @@ mod tests {
             stream: Some((100, 10)),
             ..cell
         };
-        let args = sse.agent_args();
-        assert!(args.ends_with(&[
-            "--timeout=10000ms".to_string(),
-            "--sse".into(),
-            "--events=100".into(),
-            "--interval-ms=10".into(),
-        ]));
+        let flags = sse.builder().load_flags();
+        assert!(
+            flags.contains(&"--timeout=10000ms".to_string()),
+            "{flags:?}"
+        );
+        assert!(
+            flags.ends_with(&[
+                "--sse".into(),
+                "--events=100".into(),
+                "--interval-ms=10".into()
+            ]),
+            "{flags:?}"
+        );
         assert_eq!(sse.length(), Duration::from_secs(1) + STREAM_MARGIN);
         // What the agents are told is what the engine accepts.
-        assert!(sse.builder(&[0]).build().is_ok());
+        assert!(sse.builder().cpus(vec![0]).build().is_ok());
     }
 }

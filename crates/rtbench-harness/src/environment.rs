@@ -33,6 +33,8 @@ pub fn describe(
         git_commit: git_commit(repo),
         launcher: launcher.to_string(),
         placement,
+        workers: None,
+        agents: None,
         runtime_versions: Default::default(),
         client_ceiling: None,
     }

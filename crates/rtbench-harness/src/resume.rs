@@ -16,6 +16,9 @@ pub struct ResumeFlags<'a> {
     pub launcher: Option<Launcher>,
     pub server_cpus: Option<&'a [usize]>,
     pub client_cpus: Option<&'a [usize]>,
+    pub workers: Option<u32>,
+    /// `--agents N`; `Some(None)` says "no agents" (the local engine), as the runner passes it.
+    pub agents: Option<Option<u64>>,
 }
 
 /// The settings a resumed run continues with, from its run.json.
@@ -28,6 +31,10 @@ pub struct Resumed {
     pub client_cpus: Vec<usize>,
     /// Why the run chose those CPUs, as it recorded (absent in older runs).
     pub placement_reason: Option<String>,
+    /// `WORKERS` for every target: the run's own, else (older runs) the flag's, else 1.
+    pub workers: u32,
+    /// The swarm agents that generate the loads: the run's own (`None`: the local engine).
+    pub agents: Option<u64>,
 }
 
 /// The recorded settings of the run in `dir`, checked against the flags given with `--resume`.
@@ -99,6 +106,23 @@ pub fn resume_settings(
             }
         }
     }
+    let environment = &run.environment;
+    if let (Some(given), Some(recorded)) = (flags.workers, environment.workers) {
+        if given != recorded {
+            return refuse(format!(
+                "--workers {given} differs from the run's {recorded}; a resumed run keeps its workers"
+            ));
+        }
+    }
+    if let Some(given) = flags.agents {
+        if given != environment.agents {
+            return refuse(format!(
+                "{} differs from the run's {}; a resumed run keeps its load generator",
+                agents_words(given, "--agents"),
+                agents_words(environment.agents, "")
+            ));
+        }
+    }
     Ok(Resumed {
         targets: recorded_targets,
         suite: recorded_suite,
@@ -106,7 +130,19 @@ pub fn resume_settings(
         server_cpus: placement.server_cpus.clone(),
         client_cpus: placement.client_cpus.clone(),
         placement_reason: placement.reason.clone(),
+        workers: environment.workers.or(flags.workers).unwrap_or(1),
+        agents: environment.agents,
     })
+}
+
+/// "--agents 3" / "3 swarm agents", or the local engine.
+fn agents_words(agents: Option<u64>, flag: &str) -> String {
+    match (agents, flag.is_empty()) {
+        (Some(n), false) => format!("{flag} {n}"),
+        (Some(n), true) => format!("{n} swarm agents"),
+        (None, false) => "no --agents".into(),
+        (None, true) => "local load generator".into(),
+    }
 }
 
 fn same_set(a: &[String], b: &[String]) -> bool {
@@ -164,6 +200,8 @@ mod tests {
             launcher: Some(Launcher::Native),
             server_cpus: Some(&[1]),
             client_cpus: Some(&[0]),
+            workers: Some(1),
+            agents: Some(None),
         };
         assert!(settle(flags).is_ok());
     }
@@ -216,6 +254,71 @@ mod tests {
             );
             assert!(!err.contains('\n'), "{err}");
         }
+    }
+
+    #[test]
+    fn a_resumed_run_keeps_its_workers_and_its_load_generator() {
+        let mut run = interrupted();
+        run.environment.workers = Some(2);
+        run.environment.agents = Some(3);
+        let settle = |flags: ResumeFlags| {
+            resume_settings(Path::new("/r"), &run, &flags).map_err(|e| e.to_string())
+        };
+        // Not given: the run's own.
+        let resumed = settle(ResumeFlags::default()).unwrap();
+        assert_eq!((resumed.workers, resumed.agents), (2, Some(3)));
+        let agreeing = ResumeFlags {
+            workers: Some(2),
+            agents: Some(Some(3)),
+            ..ResumeFlags::default()
+        };
+        assert!(settle(agreeing).is_ok());
+        for (flags, expected) in [
+            (
+                ResumeFlags {
+                    workers: Some(1),
+                    ..ResumeFlags::default()
+                },
+                "--workers 1 differs from the run's 2",
+            ),
+            (
+                ResumeFlags {
+                    agents: Some(None),
+                    ..ResumeFlags::default()
+                },
+                "no --agents differs from the run's 3 swarm agents",
+            ),
+            (
+                ResumeFlags {
+                    agents: Some(Some(2)),
+                    ..ResumeFlags::default()
+                },
+                "--agents 2 differs from the run's 3 swarm agents",
+            ),
+        ] {
+            let err = settle(flags).unwrap_err();
+            assert!(err.contains(expected) && !err.contains('\n'), "{err}");
+        }
+        // A run of the local engine refuses agents; an older run without the record takes the
+        // flag's workers.
+        let local = interrupted();
+        let flags = ResumeFlags {
+            agents: Some(Some(2)),
+            ..ResumeFlags::default()
+        };
+        let err = resume_settings(Path::new("/r"), &local, &flags)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--agents 2 differs from the run's local load generator"),
+            "{err}"
+        );
+        let flags = ResumeFlags {
+            workers: Some(4),
+            ..ResumeFlags::default()
+        };
+        let resumed = resume_settings(Path::new("/r"), &local, &flags).unwrap();
+        assert_eq!((resumed.workers, resumed.agents), (4, None));
     }
 
     #[test]

@@ -6,14 +6,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use rtbench_results::{
-    CheckStatus, ClientCeiling, Placement, Run, TargetRecord, TargetStatus, Trial, TrialStatus,
-    SCHEMA_VERSION,
+    CheckStatus, ClientCeiling, Environment, Placement, Run, TargetRecord, TargetStatus, Trial,
+    TrialStatus, SCHEMA_VERSION,
 };
 
 use crate::docker::ImageOptions;
 use crate::environment;
 use crate::error::HarnessError;
-use crate::launcher::{Launcher, Prepared, Readiness};
+use crate::launcher::{Launcher, Prepared, Readiness, Server};
 use crate::load_result::ceiling_record;
 use crate::results::{read_run, RunWriter};
 use crate::resume::{resume_settings, ResumeFlags};
@@ -126,6 +126,8 @@ pub fn run(
                 launcher: Some(options.launcher),
                 server_cpus: Some(&options.server_cpus),
                 client_cpus: Some(&options.client_cpus),
+                workers: Some(options.workers),
+                agents: Some(options.agents.as_ref().map(|a| a.count)),
             };
             let recorded = resume_settings(dir, &run, &flags)?;
             let plan = Plan::load(&options.root.join("scenarios"), &recorded.suite)?;
@@ -146,16 +148,20 @@ pub fn run(
                 run_id,
                 started_at,
                 finished_at: None,
-                environment: environment::describe(
-                    &options.rtbench_version,
-                    &options.root,
-                    options.launcher.name(),
-                    Placement {
-                        server_cpus: options.server_cpus.clone(),
-                        client_cpus: options.client_cpus.clone(),
-                        reason: options.placement_reason.clone(),
-                    },
-                ),
+                environment: Environment {
+                    workers: Some(options.workers),
+                    agents: options.agents.as_ref().map(|a| a.count),
+                    ..environment::describe(
+                        &options.rtbench_version,
+                        &options.root,
+                        options.launcher.name(),
+                        Placement {
+                            server_cpus: options.server_cpus.clone(),
+                            client_cpus: options.client_cpus.clone(),
+                            reason: options.placement_reason.clone(),
+                        },
+                    )
+                },
                 suite: plan.suite_info(),
                 chosen_targets: targets.iter().map(|t| t.name.clone()).collect(),
                 targets: Vec::new(),
@@ -441,6 +447,18 @@ impl Round<'_> {
                 server.stop();
                 return Ok(());
             }
+            // The trials get a process the checks never touched: their SSE streams, relay,
+            // slow and malformed requests leave a runtime in another state than a fresh one
+            // (JIT, heap, timers). Measured: round 1 of node-http, verified in the same
+            // process, ran 51–60k req/s against 57–65k in rounds 2–5, and its round-1 pairs
+            // were the outliers that kept a paired −10% from being decided
+            // (bench/gate-power.sh, 2026-11-30).
+            say(progress, "relaunching for the trials".into());
+            if let Err(err) = relaunch(options, target, prepared, &launch, &mut server) {
+                let reason = format!("did not start again after verification: {err}");
+                ledger.mark_failed(writer, &target.name, reason)?;
+                return Ok(());
+            }
         }
 
         for scenario in &plan.scenarios {
@@ -505,22 +523,31 @@ impl Round<'_> {
                 });
                 if server.exit_reason().is_some() {
                     // The crash is recorded; a fresh instance serves the remaining scenarios.
-                    server.stop();
                     say(progress, "relaunching after a crash".into());
-                    server = match options.launcher.start(target, prepared, &launch) {
-                        Ok(server) => server,
-                        Err(err) => {
-                            let reason = format!("did not restart: {err}");
-                            ledger.mark_failed(writer, &target.name, reason)?;
-                            return Ok(());
-                        }
-                    };
+                    if let Err(err) = relaunch(options, target, prepared, &launch, &mut server) {
+                        let reason = format!("did not restart: {err}");
+                        ledger.mark_failed(writer, &target.name, reason)?;
+                        return Ok(());
+                    }
                 }
             }
         }
         server.stop();
         Ok(())
     }
+}
+
+/// Stops `server` and starts a fresh instance of the target in its place.
+fn relaunch(
+    options: &RunOptions,
+    target: &Target,
+    prepared: &Prepared,
+    launch: &LaunchOptions,
+    server: &mut Server,
+) -> Result<(), HarnessError> {
+    server.stop();
+    *server = options.launcher.start(target, prepared, launch)?;
+    Ok(())
 }
 
 /// The runner's own record of what is done and which targets can be measured: it decides what

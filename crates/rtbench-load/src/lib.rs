@@ -69,6 +69,7 @@ mod config;
 mod engine;
 mod error;
 mod hist;
+mod load_flags;
 mod request;
 mod response;
 mod schedule;

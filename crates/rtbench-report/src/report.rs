@@ -72,8 +72,12 @@ fn provenance(figures: &RunFigures) -> String {
     let run = figures.run();
     let e = &run.environment;
     let date = run.started_at.get(..10).unwrap_or(&run.started_at);
+    let agents = match e.agents {
+        Some(count) => format!(" · {count} swarm agents"),
+        None => String::new(),
+    };
     format!(
-        "rtbench {} ({}) · suite {} · {} trial(s) · {}, {} cores · launcher {} · {} · run {}",
+        "rtbench {} ({}) · suite {} · {} trial(s) · {}, {} cores · launcher {}{agents} · {} · run {}",
         e.rtbench_version,
         e.git_commit,
         run.suite.name,

@@ -46,6 +46,14 @@ pub struct Environment {
     /// `native` or `docker`.
     pub launcher: String,
     pub placement: Placement,
+    /// The `WORKERS` every target was asked for (`--workers`; a pool target may fix its own, which
+    /// its record says). Absent in runs written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<u32>,
+    /// Swarm agents that generated the run's closed, open and stream loads (`--agents`); absent
+    /// when this machine's engine did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<u64>,
     /// Target name → the runtime's self-reported version (e.g. `node --version`).
     #[serde(default)]
     pub runtime_versions: BTreeMap<String, String>,

@@ -15,8 +15,9 @@ use crate::common::{choose_launcher, find_root, on_signal};
 pub struct Args {
     /// Targets whose images to build (default: all).
     targets: Vec<String>,
-    /// The Debian 13 base every Dockerfile builds FROM.
-    #[arg(long, default_value = DEFAULT_BASE_IMAGE)]
+    /// The Debian 13 base every Dockerfile builds FROM (with `run` and `targets`, set
+    /// RTBENCH_BASE_IMAGE once for all three).
+    #[arg(long, env = "RTBENCH_BASE_IMAGE", default_value = DEFAULT_BASE_IMAGE)]
     base_image: String,
     /// Build again even when an image with the folder's hash exists.
     #[arg(long)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use rtbench_load::{
-    Ended, Hooks, IoBackend, LoadBuilder, LoadConfig, LoadError, StopHandle, StreamOptions, Summary,
+    Ended, Hooks, IoBackend, LoadBuilder, LoadError, StopHandle, StreamOptions, Summary,
 };
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
@@ -174,7 +174,8 @@ pub struct Args {
     /// With --agents: also keep each agent's output as DIR/agent-J.hlog (for `rtbench merge`).
     #[arg(long = "agents-output", value_name = "DIR", requires = "agents")]
     agents_output: Option<PathBuf>,
-    /// With --agents: the Debian 13 base of the agent image.
+    /// With --agents: the Debian 13 base of the agent image (default: RTBENCH_BASE_IMAGE, else
+    /// rtbench's own).
     #[arg(long = "base-image", value_name = "IMAGE", requires = "agents")]
     base_image: Option<String>,
     /// SSE: close each stream after K events (a client leaving early).
@@ -202,9 +203,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.ceiling {
         return run_ceiling(&args);
     }
-    let config = config(&args)?;
+    let builder = builder(&args)?;
+    let config = builder.clone().build()?;
     if let Some(agents) = args.agents {
-        return swarm_agents::run(&args, &config, agents);
+        return swarm_agents::run(&args, &builder, &config, agents);
     }
     let mut hlog = args.hlog.as_deref().map(create).transpose()?;
     // `--agent-output -`: an agent of a swarm service writes its output into its logs.
@@ -452,9 +454,9 @@ fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {
     Ok(BufWriter::new(file))
 }
 
-/// Turns the flags into the engine's validated config. Values the engine checks itself (zero
-/// counts, URL, headers) are passed through so its message names them.
-fn config(args: &Args) -> anyhow::Result<LoadConfig> {
+/// Turns the flags into the engine's settings, validated by `build`. Values the engine checks
+/// itself (zero counts, URL, headers) are passed through so its message names them.
+fn builder(args: &Args) -> anyhow::Result<LoadBuilder> {
     let mut b = LoadBuilder::new(args.url.as_deref().unwrap_or_default())
         .connections(positive(
             args.streams.unwrap_or(args.connections),
@@ -528,7 +530,7 @@ fn config(args: &Args) -> anyhow::Result<LoadConfig> {
     } else if let Some((flag, _)) = stream_flags.iter().find(|(_, v)| v.is_some()) {
         bail!("{flag} applies to SSE streams only: add --sse");
     }
-    Ok(b.build()?)
+    Ok(b)
 }
 
 fn flag_c(args: &Args) -> &'static str {

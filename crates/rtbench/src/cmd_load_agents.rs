@@ -10,7 +10,7 @@ use rtbench_harness::{
     build_agent_image, install_handlers, use_swarm, Agents, AgentsRun, DEFAULT_AGENTS_START_IN,
     DEFAULT_BASE_IMAGE,
 };
-use rtbench_load::{IoBackend, LoadConfig};
+use rtbench_load::{LoadBuilder, LoadConfig};
 
 use super::{parse_duration, Args, EXIT_TARGET_FAILED};
 use crate::cmd_merge::{print_merged, MergeReport};
@@ -18,7 +18,12 @@ use crate::cmd_merge::{print_merged, MergeReport};
 /// The longest wait for the agents of a counted run (whose length is not known beforehand).
 const COUNTED_RUN_WAIT: Duration = Duration::from_secs(3_600);
 
-pub(super) fn run(args: &Args, config: &LoadConfig, agents: u64) -> anyhow::Result<ExitCode> {
+pub(super) fn run(
+    args: &Args,
+    load: &LoadBuilder,
+    config: &LoadConfig,
+    agents: u64,
+) -> anyhow::Result<ExitCode> {
     // Fails here, with the engine's message, when N agents cannot split the connections.
     rtbench_load::split(
         config.connections(),
@@ -30,7 +35,13 @@ pub(super) fn run(args: &Args, config: &LoadConfig, agents: u64) -> anyhow::Resu
         eprintln!("rtbench: interrupted by signal {signal}: the agents' service is removed")
     })?;
     let _swarm = use_swarm(args.swarm_init)?;
-    let base_image = args.base_image.as_deref().unwrap_or(DEFAULT_BASE_IMAGE);
+    // Read here rather than by clap: --base-image requires --agents, an environment default must not.
+    let from_env = std::env::var("RTBENCH_BASE_IMAGE").ok();
+    let base_image = args
+        .base_image
+        .as_deref()
+        .or(from_env.as_deref())
+        .unwrap_or(DEFAULT_BASE_IMAGE);
     let swarm_agents = Agents {
         count: agents,
         image: build_agent_image(base_image, false)?.tag,
@@ -41,7 +52,8 @@ pub(super) fn run(args: &Args, config: &LoadConfig, agents: u64) -> anyhow::Resu
         // The agents' own --cpus, if any, is among the load flags.
         cpus: None,
     };
-    let ran = swarm_agents.run(agent_args(args), run_length(config), &mut |name| {
+    // Every agent builds this load from the same flags and takes its share of it.
+    let ran = swarm_agents.run(load.load_flags(), run_length(config), &mut |name| {
         eprintln!(
             "rtbench: {agents} agents ({name}) start in {:.1} s",
             swarm_agents.start_in.as_secs_f64()
@@ -103,40 +115,58 @@ fn run_length(config: &LoadConfig) -> Duration {
     config.warmup() + config.duration().unwrap_or_default()
 }
 
-/// The `rtbench load` arguments of every agent: the run's own flags (each agent takes its share
-/// from them). `--flag=value`, so no value is mistaken for a flag.
-fn agent_args(args: &Args) -> Vec<String> {
-    let mut out = vec![args.url.clone().unwrap_or_default()];
-    let mut flag =
-        |name: &str, value: &dyn ToString| out.push(format!("{name}={}", value.to_string()));
-    flag("--connections", &args.connections);
-    flag("--pipeline", &args.pipeline);
-    flag("--method", &args.method);
-    flag("--timeout", &args.timeout);
-    flag("--io", &IoBackend::from(args.io).name());
-    let optional: [(&str, Option<String>); 11] = [
-        ("--duration", args.duration.clone()),
-        ("--requests", args.requests.map(|n| n.to_string())),
-        ("--threads", args.threads.map(|n| n.to_string())),
-        ("--cpus", args.cpus.clone()),
-        ("--rate", args.rate.map(|r| r.to_string())),
-        ("--body", args.body.clone()),
-        ("--warmup", args.warmup.clone()),
-        ("--streams", args.streams.map(|n| n.to_string())),
-        ("--events", args.events.map(|n| n.to_string())),
-        ("--interval-ms", args.interval_ms.map(|n| n.to_string())),
-        ("--abort-after", args.abort_after.map(|n| n.to_string())),
-    ];
-    for (name, value) in optional {
-        if let Some(value) = value {
-            flag(name, &value);
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use clap::Parser;
+    use rtbench_load::{IoBackend, LoadBuilder, StreamOptions};
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        load: super::Args,
+    }
+
+    /// What an agent is started with, read by `rtbench load`'s own flag parser, is the load it
+    /// came from: the same validated config, model and stream settings included.
+    #[test]
+    fn the_agents_flags_build_the_load_they_came_from() {
+        let loads = [
+            LoadBuilder::new("http://127.0.0.1:9/json")
+                .connections(12)
+                .pipeline(4)
+                .method("POST")
+                .header("X-Trace", "a: b")
+                .body("{\"k\":1}")
+                .requests(5_000)
+                .timeout(Duration::from_millis(2_500)),
+            LoadBuilder::new("http://127.0.0.1:9/plaintext")
+                .rate(10_000.0)
+                .warmup(Duration::from_secs(2))
+                .duration(Duration::from_millis(1_500))
+                .io(IoBackend::Uring)
+                .threads(2)
+                .cpus(vec![0]),
+            LoadBuilder::new("http://127.0.0.1:9/sse")
+                .connections(100)
+                .duration(Duration::from_secs(3))
+                .stream(StreamOptions {
+                    events: Some(50),
+                    interval_ms: Some(0),
+                    abort_after: Some(5),
+                }),
+        ];
+        for load in loads {
+            let flags = load.load_flags();
+            let cli = Cli::try_parse_from(std::iter::once("load".to_string()).chain(flags.clone()))
+                .unwrap_or_else(|e| panic!("{flags:?}: {e}"));
+            let rebuilt = super::super::builder(&cli.load).unwrap().build().unwrap();
+            assert_eq!(
+                format!("{rebuilt:?}"),
+                format!("{:?}", load.build().unwrap()),
+                "{flags:?}"
+            );
         }
     }
-    for header in &args.headers {
-        flag("--header", header);
-    }
-    if args.sse {
-        out.push("--sse".into());
-    }
-    out
 }

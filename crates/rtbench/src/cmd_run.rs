@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_launcher)]
     launcher: Option<Launcher>,
     /// The Debian 13 base the docker launcher's images build FROM (as `rtbench images --base-image`).
-    #[arg(long, default_value = DEFAULT_BASE_IMAGE)]
+    #[arg(long, env = "RTBENCH_BASE_IMAGE", default_value = DEFAULT_BASE_IMAGE)]
     base_image: String,
     /// CPUs the server is pinned to (default: one core, the highest-numbered CPU this process may
     /// use; CPU 1 on a 2-core machine). (The list is one value: the spelled-out `Vec` keeps clap
@@ -40,9 +40,9 @@ pub struct Args {
     /// core: CPU 0 on a 2-core machine, 0,1,2 on a 4-core one; printed and recorded with why).
     #[arg(long, value_parser = parse_cpu_list)]
     client_cpus: Option<::std::vec::Vec<usize>>,
-    /// WORKERS for every target.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-    workers: u32,
+    /// WORKERS for every target [default: 1; with --resume, the run's own].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    workers: Option<u32>,
     /// Write the run into this folder (default results/<UTC timestamp>-<host>).
     #[arg(long, conflicts_with = "resume")]
     out: Option<PathBuf>,
@@ -66,7 +66,7 @@ pub struct Args {
     /// labelled rtbench=client when there are any) generate every closed, open and SSE load cell
     /// together, each its share, merged exactly; idle connections, cold starts and the relay
     /// checks run here. Without client nodes the agents share this machine and are pinned to
-    /// --client-cpus; on client nodes they use every CPU there.
+    /// --client-cpus; on client nodes they use every CPU there. With --resume, the run's own.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     agents: Option<u64>,
     /// With --agents: when this daemon is in no swarm, initialise a single-node swarm for the run
@@ -91,6 +91,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 launcher: args.launcher,
                 server_cpus: args.server_cpus.as_deref(),
                 client_cpus: args.client_cpus.as_deref(),
+                workers: args.workers,
+                agents: args.agents.map(Some),
             },
         )?),
         None => None,
@@ -99,7 +101,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.launcher.or(resumed.as_ref().map(|r| r.launcher)),
         &root,
     );
-    let (targets, suite, chosen) = match resumed {
+    let (targets, suite, chosen, workers, agent_count) = match resumed {
         Some(r) => (
             r.targets,
             r.suite,
@@ -108,11 +110,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 client_cpus: r.client_cpus,
                 reason: r.placement_reason,
             },
+            r.workers,
+            r.agents,
         ),
         None => (
             args.targets,
             args.suite.unwrap_or_else(|| "article".into()),
             placement(args.server_cpus.as_deref(), args.client_cpus.as_deref()),
+            args.workers.unwrap_or(1),
+            args.agents,
         ),
     };
     eprintln!(
@@ -129,12 +135,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(text) => crate::cmd_load::parse_duration(text, "--agents-start-in")?,
         None => rtbench_harness::DEFAULT_AGENTS_START_IN,
     };
-    let _swarm = match args.agents {
+    let _swarm = match agent_count {
         Some(_) => rtbench_harness::use_swarm(args.swarm_init)?,
         None => None,
     };
-    let agents = args
-        .agents
+    let agents = agent_count
         .map(|count| agents(count, &args.base_image, start_in, &chosen.client_cpus))
         .transpose()?;
     let options = RunOptions {
@@ -150,7 +155,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         server_cpus: chosen.server_cpus,
         client_cpus: chosen.client_cpus,
         placement_reason: chosen.reason,
-        workers: args.workers,
+        workers,
         out: args.out,
         resume: args.resume,
         rtbench_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -33,7 +33,7 @@ pub struct VerifyArgs {
     #[arg(long, value_parser = parse_launcher)]
     launcher: Option<Launcher>,
     /// The Debian 13 base the docker launcher's images build FROM (as `rtbench images --base-image`).
-    #[arg(long, default_value = DEFAULT_BASE_IMAGE)]
+    #[arg(long, env = "RTBENCH_BASE_IMAGE", default_value = DEFAULT_BASE_IMAGE)]
     base_image: String,
     /// CPUs the server is pinned to.
     #[arg(long, value_parser = parse_cpu_list)]

@@ -319,3 +319,48 @@ fn the_private_daemon_rtbench_started_stops_on_a_signal() {
     assert_eq!(calls.lines().collect::<Vec<_>>(), ["start", "stop"]);
     assert!(!daemon_alive, "the private daemon outlived rtbench");
 }
+
+/// `RTBENCH_BASE_IMAGE` is the base of `images` (and `run`, `targets`) when no `--base-image` is
+/// given: building once from another base and then running without the flag uses the same images.
+#[test]
+fn the_base_image_comes_from_the_environment_unless_the_flag_names_one() {
+    let Some((host, _serial)) = root_docker_test() else {
+        return;
+    };
+    let other = "rtbench-test-base:from-env";
+    sh(&format!(
+        "DOCKER_HOST='{host}' docker tag {} {other}",
+        rtbench_harness::DEFAULT_BASE_IMAGE
+    ));
+    let base_line = |env: Option<&str>, flag: Option<&str>| {
+        let mut command = rtbench();
+        command
+            .args(["images", "--base-only", "--root"])
+            .arg(repo())
+            .env("DOCKER_HOST", &host)
+            .env_remove("RTBENCH_BASE_IMAGE");
+        if let Some(env) = env {
+            command.env("RTBENCH_BASE_IMAGE", env);
+        }
+        if let Some(flag) = flag {
+            command.args(["--base-image", flag]);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    };
+    let default = format!(
+        "base image {} (present)",
+        rtbench_harness::DEFAULT_BASE_IMAGE
+    );
+    assert_eq!(base_line(None, None), default);
+    assert_eq!(
+        base_line(Some(other), None),
+        format!("base image {other} (present)")
+    );
+    let flag_wins = base_line(Some(other), Some(rtbench_harness::DEFAULT_BASE_IMAGE));
+    assert_eq!(flag_wins, default);
+    sh(&format!(
+        "DOCKER_HOST='{host}' docker rmi {other} >/dev/null"
+    ));
+}

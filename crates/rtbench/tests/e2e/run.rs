@@ -265,6 +265,52 @@ fn a_target_killed_mid_scenario_is_recorded_and_the_run_goes_on() {
     assert!(leaked.is_empty(), "servers left running: {leaked:?}");
 }
 
+/// The contract checks run on a process of their own: every trial is measured on a process they
+/// never touched (round 1 after verification in the same process ran slower and scattered).
+#[test]
+fn no_trial_runs_on_the_process_the_checks_ran_on() {
+    let _serial = serial();
+    let suite = "name = \"test\"\ntrials = 2\n[[scenario]]\nname = \"plaintext\"\nvariants = [\"c64\"]\nduration = \"500ms\"\nwarmup = \"0s\"\n";
+    let root = scratch_root(suite, &[("go-nethttp", "go-nethttp")], |_, m| m);
+    let dir = root.path().join("run");
+    let output = test_suite(root.path(), &dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    // Each launch prints "go-nethttp pid N listening on …" into the target's log.
+    let log = std::fs::read_to_string(dir.join("logs/go-nethttp.log")).unwrap();
+    let pids: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" listening on "))
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    assert_eq!(
+        pids.len(),
+        3,
+        "one launch for the checks, one per trial: {log}"
+    );
+    assert!(
+        pids[0] != pids[1] && pids[1] != pids[2],
+        "each launch its own process: {pids:?}"
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    let verified = lines
+        .iter()
+        .position(|l| l.contains("verifying the contract"))
+        .expect("the checks ran");
+    let relaunched = lines
+        .iter()
+        .position(|l| l.contains("relaunching for the trials"))
+        .expect("a fresh process for the trials");
+    let first_trial = lines
+        .iter()
+        .position(|l| l.contains("plaintext/c64 trial 1"))
+        .expect("trial 1 ran");
+    assert!(
+        verified < relaunched && relaunched < first_trial,
+        "{stderr}"
+    );
+}
+
 #[test]
 fn sigint_keeps_finished_trials_and_resume_completes_the_run() {
     let _serial = serial();
