@@ -5,9 +5,8 @@
 #                       [--out DIR] [--cases "A/A -5% -10%"] [--handicaps "NS5 NS10"] [--rtbench BIN]
 #
 # --duration and --warmup default to the plaintext scenario's own (10 s after 2 s, what the nightly
-# gates on): the power of a shortened cell is not the nightly's. Shorter cells (e.g. 2s after 500ms)
-# are faster to tally and noisier, since a fresh Node process is still tiering up its JIT and a
-# one-second burst on this VM weighs five times more in 2 s than in 10 s.
+# gates on): the power of a shortened cell (e.g. 2s after 500ms, faster to tally) is not the
+# nightly's.
 #
 # --handicaps skips the calibration and uses these ns for −5% and −10% (e.g. an earlier run's).
 #

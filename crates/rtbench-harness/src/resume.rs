@@ -116,10 +116,14 @@ pub fn resume_settings(
     }
     if let Some(given) = flags.agents {
         if given != environment.agents {
+            let given = given.map_or("no --agents".into(), |n| format!("--agents {n}"));
+            let recorded = environment
+                .agents
+                .map_or("local load generator".into(), |n| {
+                    format!("{n} swarm agents")
+                });
             return refuse(format!(
-                "{} differs from the run's {}; a resumed run keeps its load generator",
-                agents_words(given, "--agents"),
-                agents_words(environment.agents, "")
+                "{given} differs from the run's {recorded}; a resumed run keeps its load generator"
             ));
         }
     }
@@ -133,16 +137,6 @@ pub fn resume_settings(
         workers: environment.workers.or(flags.workers).unwrap_or(1),
         agents: environment.agents,
     })
-}
-
-/// "--agents 3" / "3 swarm agents", or the local engine.
-fn agents_words(agents: Option<u64>, flag: &str) -> String {
-    match (agents, flag.is_empty()) {
-        (Some(n), false) => format!("{flag} {n}"),
-        (Some(n), true) => format!("{n} swarm agents"),
-        (None, false) => "no --agents".into(),
-        (None, true) => "local load generator".into(),
-    }
 }
 
 fn same_set(a: &[String], b: &[String]) -> bool {
