@@ -3,6 +3,7 @@
 #
 #   bench/gate-power.sh [--mode "runs within"] [--pairs N] [--trials "3 5"] [--duration D] [--warmup W]
 #                       [--out DIR] [--cases "A/A -5% -10%"] [--handicaps "NS5 NS10"] [--rtbench BIN]
+#                       [--slices N]
 #
 # --duration and --warmup default to the plaintext scenario's own (10 s after 2 s, what the nightly
 # gates on): the power of a shortened cell (e.g. 2s after 500ms, faster to tally) is not the
@@ -27,7 +28,8 @@
 #           round by round, judged by `rtbench compare RUN --within node-http,node-http-handicap`
 #           (the version-upgrade gate; paired by round). The copy lives in a scratch root under
 #           the output folder (its own target.toml, provisioned once), so the real targets stay as
-#           they are.
+#           they are. --slices N runs them with `rtbench run --slices N`: both up at once, each
+#           cell's measured window taken in N alternating slices (the table's mode reads within/sN).
 #
 # Every figure depends on the machine and what else runs on it: run it on a quiet machine only.
 # `--pairs 1 --trials 3 --duration 1s --warmup 200ms` is a smoke test of the script, not a measurement.
@@ -41,6 +43,7 @@ handicaps=""
 trials_list="3 5"
 duration=""
 warmup=""
+slices=""
 out="$root/results/gate-power-$(date -u +%Y%m%dT%H%M%SZ)"
 rtbench="$root/target/release/rtbench"
 while [ $# -gt 0 ]; do
@@ -54,11 +57,13 @@ while [ $# -gt 0 ]; do
     --warmup) warmup="${2:?}"; shift 2 ;;
     --out) out="${2:?}"; shift 2 ;;
     --rtbench) rtbench="${2:?}"; shift 2 ;;
+    --slices) slices="${2:?}"; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
     esac
 done
 [[ "$pairs" =~ ^[1-9][0-9]*$ ]] || die "--pairs: '$pairs' is not a count"
+[ -z "$slices" ] || [[ "$slices" =~ ^[1-9][0-9]*$ ]] || die "--slices: '$slices' is not a count"
 for m in $modes; do [ "$m" = runs ] || [ "$m" = within ] || die "--mode: '$m' is neither runs nor within"; done
 [ -x "$rtbench" ] || die "$rtbench is not built (cargo build --release -p rtbench)"
 command -v jq >/dev/null || die "jq not found (apt-get install jq)"
@@ -95,7 +100,8 @@ grep -q '^name = "node-http-handicap"$' "$scratch/targets/node-http-handicap/tar
 run_within() { # $1 = handicap ns, $2 = trials, $3 = out dir
     GATE_POWER_HANDICAP_NS="$1" RTBENCH_HANDICAP_NS=0 RTBENCH_CACHE="$root/.cache" "$rtbench" run \
         --launcher native --targets node-http,node-http-handicap --suite "$(suite "$2")" \
-        --root "$scratch" --out "$3" --quiet --no-report || die "rtbench run failed ($3)"
+        --root "$scratch" --out "$3" --quiet --no-report ${slices:+--slices "$slices"} ||
+        die "rtbench run failed ($3)"
 }
 
 if [ -n "$handicaps" ]; then
@@ -134,7 +140,7 @@ else
     echo "gate-power: calibrated handicaps: −5% = ${h5} ns, −10% = ${h10} ns per request"
 fi
 
-printf '%-6s %-6s %-8s %6s %11s %10s %13s %12s %14s\n' mode trials case pairs regression "no change" \
+printf '%-10s %-6s %-8s %6s %11s %10s %13s %12s %14s\n' mode trials case pairs regression "no change" \
     inconclusive improvement "median change" | tee "$out/table.txt"
 for mode in $modes; do
 for t in $trials_list; do
@@ -169,7 +175,9 @@ for t in $trials_list; do
         # The handicap's real effect: the median of the pairs' measured req/s changes.
         median=$(printf '%s\n' "${changes[@]}" | sort -g | awk '{ v[NR] = $1 } END {
             m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%+.1f%%", m * 100 }')
-        printf '%-6s %-6s %-8s %6s %11s %10s %13s %12s %14s\n' "$mode" "$t" "$name" "$pairs" \
+        label=$mode
+        [ "$mode" = runs ] || [ -z "$slices" ] || label="within/s$slices"
+        printf '%-10s %-6s %-8s %6s %11s %10s %13s %12s %14s\n' "$label" "$t" "$name" "$pairs" \
             "${n[regression]}" "${n[no_change]}" "${n[inconclusive]}" "${n[improvement]}" "$median" |
             tee -a "$out/table.txt"
         unset n

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use rtbench_load::{Hooks, LoadBuilder, StreamOptions};
+use rtbench_load::{AgentOutput, Hooks, LoadBuilder, Share, StreamOptions};
 use rtbench_results::LoadResult;
 
 use crate::load_result::{load_result, with_ceiling};
@@ -109,6 +109,41 @@ impl CellLoad {
         Ok(load_result(&summary))
     }
 
+    /// One slice of a sliced trial (`rtbench run --slices`), slice `index` of `count`, run here;
+    /// kept in memory for [`merge_slices`].
+    pub(crate) fn run_slice(
+        &self,
+        client_cpus: &[usize],
+        index: u64,
+        count: u64,
+    ) -> Result<AgentOutput, String> {
+        let config = self
+            .builder()
+            .cpus(client_cpus.to_vec())
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut hlog = Vec::new();
+        let hooks = Hooks {
+            hlog: Some(&mut hlog),
+            hgrm: None,
+        };
+        let summary = rtbench_load::run_with(&config, hooks).map_err(|e| e.to_string())?;
+        // The agents' output format is the engine's summary with its interval log, and reading it
+        // back gives the histograms the merge adds: a slice is an agent that ran at its own time.
+        let share = Share {
+            index,
+            agents: count,
+            first: 0,
+            connections: self.connections,
+            total: self.connections,
+            requests: None,
+        };
+        let mut file = Vec::new();
+        rtbench_load::write_agent_output(&mut file, &share, &summary, None, &hlog)
+            .map_err(|e| format!("slice {index}: {e}"))?;
+        rtbench_load::read_agent_output(&format!("slice {index}"), &file).map_err(|e| e.to_string())
+    }
+
     /// The agents' merged load; a missing or failed agent fails the trial (a partial merge is not
     /// the asked load).
     fn run_on(&self, agents: &Agents, hdr_path: &Path) -> Result<Generated, String> {
@@ -155,6 +190,14 @@ impl CellLoad {
             client_cores: client_cores as usize,
         })
     }
+}
+
+/// A sliced trial's load: its slices merged exactly, their interval log written to `hdr_path`.
+pub(crate) fn merge_slices(slices: &[AgentOutput], hdr_path: &Path) -> Result<LoadResult, String> {
+    let mut hlog = Vec::new();
+    let merged = rtbench_load::merge_slices(slices, Some(&mut hlog)).map_err(|e| e.to_string())?;
+    std::fs::write(hdr_path, hlog).map_err(|e| format!("{}: {e}", hdr_path.display()))?;
+    Ok(load_result(&merged.summary))
 }
 
 #[cfg(test)]

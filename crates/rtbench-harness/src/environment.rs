@@ -35,6 +35,7 @@ pub fn describe(
         placement,
         workers: None,
         agents: None,
+        slices: None,
         runtime_versions: Default::default(),
         client_ceiling: None,
     }

@@ -19,6 +19,8 @@ pub struct ResumeFlags<'a> {
     pub workers: Option<u32>,
     /// `--agents N`; `Some(None)` says "no agents" (the local engine), as the runner passes it.
     pub agents: Option<Option<u64>>,
+    /// `--slices N` (1: targets one at a time).
+    pub slices: Option<u32>,
 }
 
 /// The settings a resumed run continues with, from its run.json.
@@ -35,6 +37,8 @@ pub struct Resumed {
     pub workers: u32,
     /// The swarm agents that generate the loads: the run's own (`None`: the local engine).
     pub agents: Option<u64>,
+    /// Alternating slices per request/response cell (1: targets one at a time).
+    pub slices: u32,
 }
 
 /// The recorded settings of the run in `dir`, checked against the flags given with `--resume`.
@@ -127,6 +131,15 @@ pub fn resume_settings(
             ));
         }
     }
+    let recorded_slices = environment.slices.unwrap_or(1);
+    if let Some(given) = flags.slices {
+        if given != recorded_slices {
+            return refuse(format!(
+                "--slices {given} differs from the run's {recorded_slices}; a resumed run keeps \
+                 how it measures"
+            ));
+        }
+    }
     Ok(Resumed {
         targets: recorded_targets,
         suite: recorded_suite,
@@ -136,6 +149,7 @@ pub fn resume_settings(
         placement_reason: placement.reason.clone(),
         workers: environment.workers.or(flags.workers).unwrap_or(1),
         agents: environment.agents,
+        slices: recorded_slices,
     })
 }
 
@@ -196,6 +210,7 @@ mod tests {
             client_cpus: Some(&[0]),
             workers: Some(1),
             agents: Some(None),
+            slices: Some(1),
         };
         assert!(settle(flags).is_ok());
     }
@@ -330,5 +345,33 @@ mod tests {
         };
         let resumed = resume_settings(Path::new("/r"), &run, &flags).unwrap();
         assert_eq!(resumed.targets, ["axum"]);
+    }
+
+    #[test]
+    fn a_resumed_run_keeps_how_it_measures_its_targets() {
+        let mut sliced = interrupted();
+        sliced.environment.slices = Some(10);
+        let settle = |run: &Run, slices: Option<u32>| {
+            let flags = ResumeFlags {
+                slices,
+                ..ResumeFlags::default()
+            };
+            resume_settings(Path::new("/r"), run, &flags).map_err(|e| e.to_string())
+        };
+        assert_eq!(settle(&sliced, None).unwrap().slices, 10);
+        assert_eq!(settle(&sliced, Some(10)).unwrap().slices, 10);
+        let err = settle(&sliced, Some(4)).unwrap_err();
+        assert!(
+            err.contains("--slices 4 differs from the run's 10"),
+            "{err}"
+        );
+        // Targets one at a time (no record): --slices is refused, its absence keeps 1.
+        let one_at_a_time = interrupted();
+        assert_eq!(settle(&one_at_a_time, None).unwrap().slices, 1);
+        let err = settle(&one_at_a_time, Some(10)).unwrap_err();
+        assert!(
+            err.contains("--slices 10 differs from the run's 1"),
+            "{err}"
+        );
     }
 }

@@ -1,29 +1,31 @@
 //! The main job: rounds of trials over targets × scenarios, target order rotated each round.
-//! Per target: launch → verify (a FAIL skips the target, recorded) → every scenario → stop.
+//! Before any round: provisioning and the client ceiling. Each round's targets go one at a time
+//! (with `--slices`, together) through [`Round`](crate::round::Round): launch → verify once per run
+//! (a FAIL skips the target, recorded) → every pending scenario → stop.
 //! Failures are data: they are recorded and the run goes on with the others.
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use rtbench_results::{
-    CheckStatus, ClientCeiling, Environment, Placement, Run, TargetRecord, TargetStatus, Trial,
-    TrialStatus, SCHEMA_VERSION,
+    ClientCeiling, Environment, Placement, Run, TargetRecord, TargetStatus, Trial, TrialStatus,
+    SCHEMA_VERSION,
 };
 
 use crate::docker::ImageOptions;
 use crate::environment;
 use crate::error::HarnessError;
-use crate::launcher::{Launcher, Prepared, Readiness, Server};
+use crate::launcher::{Launcher, Prepared, Readiness};
 use crate::load_result::ceiling_record;
 use crate::results::{read_run, RunWriter};
 use crate::resume::{resume_settings, ResumeFlags};
+use crate::round::Round;
 use crate::scale_out::Agents;
-use crate::scenario::{Plan, Scenario, Variant};
-use crate::server::LaunchOptions;
+use crate::scenario::{Plan, Scenario};
+use crate::slices::SLICE_WARMUP;
 use crate::target::Target;
-use crate::trial::{self, TrialContext};
+use crate::trial::{self, HttpShape};
 use crate::upstream::UpstreamServer;
-use crate::verify::verify;
 
 /// Everything `rtbench run` needs.
 #[derive(Debug, Clone)]
@@ -55,6 +57,9 @@ pub struct RunOptions {
     /// `--agents`: swarm agents generate the closed, open and stream loads (the other scenarios
     /// run here, and the run says so once).
     pub agents: Option<Agents>,
+    /// `--slices N`: above 1, every target of a round is up at once and each request/response
+    /// cell is measured for all of them in N alternating slices ([`crate::slices`]).
+    pub slices: u32,
 }
 
 /// What the runner tells its caller as it goes (the caller owns the terminal).
@@ -128,6 +133,7 @@ pub fn run(
                 client_cpus: Some(&options.client_cpus),
                 workers: Some(options.workers),
                 agents: Some(options.agents.as_ref().map(|a| a.count)),
+                slices: Some(options.slices),
             };
             let recorded = resume_settings(dir, &run, &flags)?;
             let plan = Plan::load(&options.root.join("scenarios"), &recorded.suite)?;
@@ -151,6 +157,7 @@ pub fn run(
                 environment: Environment {
                     workers: Some(options.workers),
                     agents: options.agents.as_ref().map(|a| a.count),
+                    slices: (options.slices > 1).then_some(options.slices),
                     ..environment::describe(
                         &options.rtbench_version,
                         &options.root,
@@ -180,7 +187,14 @@ pub fn run(
     let round_estimate: Duration = plan
         .scenarios
         .iter()
-        .map(|s| s.estimate() * s.variants().len() as u32)
+        .map(|s| {
+            // A sliced cell's later slices each add their own short warm-up.
+            let slicing = match HttpShape::of(s.kind()) {
+                Some(_) => SLICE_WARMUP * options.slices.saturating_sub(1),
+                None => Duration::ZERO,
+            };
+            (s.estimate() + slicing) * s.variants().len() as u32
+        })
         .sum();
     progress(Progress::Planned {
         steps: steps_per_round * targets.len() as u64 * u64::from(plan.suite.trials),
@@ -190,6 +204,13 @@ pub fn run(
 
     if let Some(agents) = &options.agents {
         progress(Progress::Note(agents_note(agents, &plan)));
+    }
+    if options.slices > 1 {
+        progress(Progress::Note(format!(
+            "slices: every target of a round is up at once; each request/response cell is \
+             measured for all of them in {} alternating slices",
+            options.slices
+        )));
     }
     let ceiling = client_ceiling(options, &mut writer, progress)?;
     let upstream = UpstreamServer::start()?;
@@ -206,23 +227,28 @@ pub fn run(
 
     for round in 0..plan.suite.trials {
         let trial_number = round + 1;
-        let mut order = measurable.clone();
+        let mut order: Vec<&(Target, Prepared)> = measurable
+            .iter()
+            .filter(|(target, _)| {
+                ledger.status(&target.name) != Some(TargetStatus::Failed)
+                    && plan.scenarios.iter().any(|s| {
+                        s.variants().iter().any(|v| {
+                            !ledger.has_trial(&target.name, s.name(), &v.name, trial_number)
+                        })
+                    })
+            })
+            .collect();
         if !order.is_empty() {
             let len = order.len();
             order.rotate_left(round as usize % len);
         }
-        for (target, prepared) in &order {
-            if ledger.status(&target.name) == Some(TargetStatus::Failed) {
-                continue;
-            }
-            let pending = plan.scenarios.iter().any(|s| {
-                s.variants()
-                    .iter()
-                    .any(|v| !ledger.has_trial(&target.name, s.name(), &v.name, trial_number))
-            });
-            if !pending {
-                continue;
-            }
+        // One target at a time; with --slices, every target of the round together.
+        let groups: Vec<&[&(Target, Prepared)]> = if options.slices > 1 {
+            vec![&order[..]]
+        } else {
+            order.chunks(1).collect()
+        };
+        for group in groups {
             let mut round = Round {
                 options,
                 writer: &mut writer,
@@ -230,7 +256,7 @@ pub fn run(
                 upstream: &upstream,
                 ceiling: ceiling.as_ref(),
             };
-            round.run_target(&plan, (target, prepared), trial_number, progress)?;
+            round.run_group(&plan, group, trial_number, progress)?;
         }
     }
 
@@ -375,186 +401,11 @@ fn prepare(
     Ok(((!keep_existing).then_some(record), handle))
 }
 
-/// One target's share of one round, with what it needs from the run.
-struct Round<'a> {
-    options: &'a RunOptions,
-    writer: &'a mut RunWriter,
-    ledger: &'a mut Ledger,
-    upstream: &'a UpstreamServer,
-    ceiling: Option<&'a ClientCeiling>,
-}
-
-impl Round<'_> {
-    /// One target's share of one round: launch, verify once per run, every pending scenario, stop.
-    fn run_target(
-        &mut self,
-        plan: &Plan,
-        (target, prepared): (&Target, &Prepared),
-        trial_number: u32,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<(), HarnessError> {
-        let Round {
-            options,
-            writer,
-            ledger,
-            upstream,
-            ceiling,
-        } = self;
-        let (options, upstream) = (*options, *upstream);
-        let launch = LaunchOptions {
-            server_cpus: options.server_cpus.clone(),
-            workers: target.workers(options.workers, options.server_cpus.len()),
-            upstream_url: Some(upstream.url()),
-            log: writer.log_path(&target.name),
-            ready_timeout: options.ready_timeout,
-            cache_root: options.cache_root.clone(),
-        };
-        let say = |progress: &mut dyn FnMut(Progress), message: String| {
-            progress(Progress::Target {
-                target: target.name.clone(),
-                message,
-            })
-        };
-        say(progress, format!("launching ({})", options.launcher.name()));
-        let mut server = match options.launcher.start(target, prepared, &launch) {
-            Ok(server) => server,
-            Err(err) => {
-                ledger.mark_failed(writer, &target.name, format!("did not start: {err}"))?;
-                return Ok(());
-            }
-        };
-        let verified = ledger
-            .targets
-            .get(&target.name)
-            .is_some_and(|t| !t.checks.is_empty());
-        if !verified {
-            say(progress, "verifying the contract".into());
-            let checks = verify(server.base_url(), Some(upstream));
-            let failed: Vec<String> = checks
-                .iter()
-                .filter(|c| c.status == CheckStatus::Fail)
-                .map(|c| format!("{}: {}", c.check, c.reason.clone().unwrap_or_default()))
-                .collect();
-            if let Some(mut record) = ledger.targets.get(&target.name).cloned() {
-                record.checks = checks;
-                if !failed.is_empty() {
-                    record.status = TargetStatus::Failed;
-                    record.reason = Some(format!("verification failed: {}", failed.join("; ")));
-                }
-                ledger.record(writer, record)?;
-            }
-            if ledger.status(&target.name) == Some(TargetStatus::Failed) {
-                server.stop();
-                return Ok(());
-            }
-            // The trials get a process the checks never touched: their SSE streams, relay,
-            // slow and malformed requests leave a runtime in another state than a fresh one
-            // (JIT, heap, timers). Measured: round 1 of node-http, verified in the same
-            // process, ran 51–60k req/s against 57–65k in rounds 2–5, and its round-1 pairs
-            // were the outliers that kept a paired −10% from being decided
-            // (bench/gate-power.sh, 2026-11-30).
-            say(progress, "relaunching for the trials".into());
-            if let Err(err) = relaunch(options, target, prepared, &launch, &mut server) {
-                let reason = format!("did not start again after verification: {err}");
-                ledger.mark_failed(writer, &target.name, reason)?;
-                return Ok(());
-            }
-        }
-
-        for scenario in &plan.scenarios {
-            for variant in scenario.variants() {
-                if ledger.has_trial(&target.name, scenario.name(), &variant.name, trial_number) {
-                    continue;
-                }
-                let cell = format!("{}/{}", scenario.name(), variant.name);
-                progress(Progress::Step {
-                    target: target.name.clone(),
-                    cell: cell.clone(),
-                    trial: trial_number,
-                    estimate: scenario.estimate(),
-                });
-                let (hdr_path, hdr_name) =
-                    writer.hdr_path(&target.name, scenario.name(), &variant.name, trial_number);
-                let context = TrialContext {
-                    launcher: options.launcher,
-                    target,
-                    prepared,
-                    launch: &launch,
-                    client_cpus: &options.client_cpus,
-                    ceiling: *ceiling,
-                    upstream,
-                    hdr_path: &hdr_path,
-                    agents: options.agents.as_ref(),
-                };
-                let mut trial = new_trial(target, scenario, variant, trial_number);
-                let outcome = trial::measure(&context, &mut server, scenario, variant);
-                if let Some(reason) = server.exit_reason() {
-                    trial.status = TrialStatus::Failed;
-                    trial.reason = Some(format!(
-                        "{reason} during {cell}; see {}",
-                        launch.log.display()
-                    ));
-                } else {
-                    match outcome {
-                        Ok(outcome) => trial.outcome = Some(outcome),
-                        Err(reason) => {
-                            trial.status = TrialStatus::Failed;
-                            trial.reason = Some(reason);
-                        }
-                    }
-                }
-                if hdr_path.is_file() {
-                    trial.hdr_log = Some(hdr_name);
-                }
-                let ok = trial.status == TrialStatus::Ok;
-                let headline = if ok {
-                    trial::headline(&trial)
-                } else {
-                    trial.reason.clone().unwrap_or_default()
-                };
-                ledger.trial_done(&trial);
-                writer.add_trial(trial)?;
-                progress(Progress::StepDone {
-                    target: target.name.clone(),
-                    cell,
-                    trial: trial_number,
-                    ok,
-                    headline,
-                });
-                if server.exit_reason().is_some() {
-                    // The crash is recorded; a fresh instance serves the remaining scenarios.
-                    say(progress, "relaunching after a crash".into());
-                    if let Err(err) = relaunch(options, target, prepared, &launch, &mut server) {
-                        let reason = format!("did not restart: {err}");
-                        ledger.mark_failed(writer, &target.name, reason)?;
-                        return Ok(());
-                    }
-                }
-            }
-        }
-        server.stop();
-        Ok(())
-    }
-}
-
-/// Stops `server` and starts a fresh instance of the target in its place.
-fn relaunch(
-    options: &RunOptions,
-    target: &Target,
-    prepared: &Prepared,
-    launch: &LaunchOptions,
-    server: &mut Server,
-) -> Result<(), HarnessError> {
-    server.stop();
-    *server = options.launcher.start(target, prepared, launch)?;
-    Ok(())
-}
-
 /// The runner's own record of what is done and which targets can be measured: it decides what
 /// runs next from this, and tells the writer what to record.
 #[derive(Debug, Default)]
-struct Ledger {
-    targets: BTreeMap<String, TargetRecord>,
+pub(crate) struct Ledger {
+    pub(crate) targets: BTreeMap<String, TargetRecord>,
     /// (target, scenario, variant, trial) of every finished trial.
     done: BTreeSet<(String, String, String, u32)>,
 }
@@ -583,16 +434,22 @@ impl Ledger {
         }
     }
 
-    fn status(&self, target: &str) -> Option<TargetStatus> {
+    pub(crate) fn status(&self, target: &str) -> Option<TargetStatus> {
         self.targets.get(target).map(|t| t.status)
     }
 
-    fn has_trial(&self, target: &str, scenario: &str, variant: &str, trial: u32) -> bool {
+    pub(crate) fn has_trial(
+        &self,
+        target: &str,
+        scenario: &str,
+        variant: &str,
+        trial: u32,
+    ) -> bool {
         let key = (target.into(), scenario.into(), variant.into(), trial);
         self.done.contains(&key)
     }
 
-    fn trial_done(&mut self, trial: &Trial) {
+    pub(crate) fn trial_done(&mut self, trial: &Trial) {
         let key = (
             trial.target.clone(),
             trial.scenario.clone(),
@@ -603,12 +460,16 @@ impl Ledger {
     }
 
     /// Records (or replaces) a target's record, here and in the run folder.
-    fn record(&mut self, writer: &mut RunWriter, record: TargetRecord) -> Result<(), HarnessError> {
+    pub(crate) fn record(
+        &mut self,
+        writer: &mut RunWriter,
+        record: TargetRecord,
+    ) -> Result<(), HarnessError> {
         self.targets.insert(record.name.clone(), record.clone());
         writer.set_target(record)
     }
 
-    fn mark_failed(
+    pub(crate) fn mark_failed(
         &mut self,
         writer: &mut RunWriter,
         target: &str,
@@ -620,20 +481,6 @@ impl Ledger {
         record.status = TargetStatus::Failed;
         record.reason = Some(reason);
         self.record(writer, record)
-    }
-}
-
-fn new_trial(target: &Target, scenario: &Scenario, variant: &Variant, trial: u32) -> Trial {
-    Trial {
-        target: target.name.clone(),
-        scenario: scenario.name().to_string(),
-        variant: variant.name.clone(),
-        trial,
-        status: TrialStatus::Ok,
-        reason: None,
-        started_at: environment::utc_now().1,
-        outcome: None,
-        hdr_log: None,
     }
 }
 

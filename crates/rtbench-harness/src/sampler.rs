@@ -158,6 +158,33 @@ impl Sampler {
     }
 }
 
+/// The statistics of windows sampled one after another against one server (a sliced trial's
+/// slices): samples and CPU add, means are over every sample, the peak is the highest, the idle
+/// figure is the first window's; `seconds` is the windows' measured sum, `requests` their
+/// completed requests.
+pub(crate) fn one_after_another(parts: &[ServerStats], seconds: f64, requests: u64) -> ServerStats {
+    let samples: u64 = parts.iter().map(|p| p.samples).sum();
+    let weighted = |f: fn(&ServerStats) -> Option<f64>| {
+        let (sum, n) = parts
+            .iter()
+            .filter_map(|p| Some((f(p)? * p.samples as f64, p.samples)))
+            .fold((0.0, 0), |(s, n), (x, k)| (s + x, n + k));
+        (n > 0).then(|| sum / n as f64)
+    };
+    let cpu_s: f64 = parts.iter().map(|p| p.cpu_s).sum();
+    ServerStats {
+        samples,
+        rss_idle_kib: parts.first().map_or(0.0, |p| p.rss_idle_kib),
+        rss_mean_kib: weighted(|p| Some(p.rss_mean_kib)).unwrap_or(0.0),
+        rss_peak_kib: parts.iter().map(|p| p.rss_peak_kib).fold(0.0, f64::max),
+        pss_mean_kib: weighted(|p| p.pss_mean_kib),
+        cgroup_memory_mean_kib: weighted(|p| p.cgroup_memory_mean_kib),
+        cpu_s,
+        cores_used: if seconds > 0.0 { cpu_s / seconds } else { 0.0 },
+        cpu_us_per_request: (requests > 0).then(|| cpu_s * 1e6 / requests as f64),
+    }
+}
+
 impl Drop for Sampler {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -307,6 +334,34 @@ fn cgroup_cpu_s(dir: &Path) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_one_after_another_weigh_their_samples() {
+        let window = |samples, rss: f64, cpu_s, pss| ServerStats {
+            samples,
+            rss_idle_kib: rss - 100.0,
+            rss_mean_kib: rss,
+            rss_peak_kib: rss + 50.0,
+            pss_mean_kib: pss,
+            cgroup_memory_mean_kib: None,
+            cpu_s,
+            cores_used: 0.0,
+            cpu_us_per_request: None,
+        };
+        let parts = [
+            window(10, 1_000.0, 0.5, Some(800.0)),
+            window(30, 2_000.0, 1.5, Some(1_600.0)),
+        ];
+        let s = one_after_another(&parts, 4.0, 20_000);
+        assert_eq!(s.samples, 40);
+        assert_eq!(s.rss_idle_kib, 900.0, "before the first window");
+        assert_eq!(s.rss_mean_kib, 1_750.0, "(10 × 1,000 + 30 × 2,000) / 40");
+        assert_eq!(s.rss_peak_kib, 2_050.0);
+        assert_eq!(s.pss_mean_kib, Some(1_400.0));
+        assert_eq!(s.cgroup_memory_mean_kib, None);
+        assert_eq!((s.cpu_s, s.cores_used), (2.0, 0.5));
+        assert_eq!(s.cpu_us_per_request, Some(100.0));
+    }
 
     #[test]
     fn tree_includes_grandchildren() {

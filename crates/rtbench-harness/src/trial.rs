@@ -20,7 +20,7 @@ use crate::target::Target;
 use crate::upstream::UpstreamServer;
 
 /// The sampler's period (design: every 100 ms).
-const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+pub(crate) const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 /// `rate-10k` is "sustained" when the achieved rate is at least this share of the asked one.
 const SUSTAINED_SHARE: f64 = 0.98;
 /// RSS readings behind an idle figure (and the spread that says its resolution).
@@ -57,19 +57,11 @@ pub(crate) fn measure(
     scenario: &Scenario,
     variant: &Variant,
 ) -> Result<Outcome, String> {
+    if let Some(shape) = HttpShape::of(scenario.kind()) {
+        return http(context, server, &shape, variant);
+    }
     match scenario.kind() {
-        KindSettings::Http {
-            path,
-            duration_ms,
-            warmup_ms,
-        } => {
-            let shape = HttpShape {
-                path,
-                duration: Duration::from_millis(*duration_ms),
-                warmup: Duration::from_millis(*warmup_ms),
-            };
-            http(context, server, &shape, variant)
-        }
+        KindSettings::Http { .. } => unreachable!("http scenarios are measured above"),
         KindSettings::IdleConnections { path, settle_ms } => {
             idle_connections(server, path, Duration::from_millis(*settle_ms), variant)
         }
@@ -174,10 +166,28 @@ pub(crate) fn headline(trial: &Trial) -> String {
 }
 
 /// An http scenario's shape (the variant adds connections, rate and pipeline depth).
-struct HttpShape<'a> {
-    path: &'a str,
-    duration: Duration,
-    warmup: Duration,
+pub(crate) struct HttpShape<'a> {
+    pub path: &'a str,
+    pub duration: Duration,
+    pub warmup: Duration,
+}
+
+impl<'a> HttpShape<'a> {
+    /// The shape of an http scenario; `None` for other kinds.
+    pub(crate) fn of(kind: &'a KindSettings) -> Option<HttpShape<'a>> {
+        match kind {
+            KindSettings::Http {
+                path,
+                duration_ms,
+                warmup_ms,
+            } => Some(HttpShape {
+                path,
+                duration: Duration::from_millis(*duration_ms),
+                warmup: Duration::from_millis(*warmup_ms),
+            }),
+            _ => None,
+        }
+    }
 }
 
 fn http(
@@ -212,19 +222,25 @@ fn http(
     // Only request/response cells: a stream's work is events, not the requests the ceiling counts.
     let load = with_ceiling(generated.load, context.ceiling, generated.client_cores);
     let server = sampler.finish(idle, load.requests);
+    Ok(http_outcome(load, server, variant))
+}
+
+/// An http cell's outcome from its load and the server's figures: an open cell (a rate) also says
+/// whether the rate was sustained and the memory at it.
+pub(crate) fn http_outcome(load: LoadResult, server: ServerStats, variant: &Variant) -> Outcome {
     let Some(rate) = variant.rate else {
-        return Ok(Outcome::Http { load, server });
+        return Outcome::Http { load, server };
     };
     let sustained = sustained(load.achieved_rate.unwrap_or(load.rps), rate);
     // The survey's unit is "memory per 10k req/s"; a rate other than 10k scales nothing: the
     // figure is the server's mean memory while it serves the asked rate.
     let memory_at_rate_mib = sustained.then_some(server.rss_mean_kib / 1024.0);
-    Ok(Outcome::Rate {
+    Outcome::Rate {
         load,
         server,
         sustained,
         memory_at_rate_mib,
-    })
+    }
 }
 
 /// An open run sustained the asked rate when it achieved at least 98% of it.
@@ -407,7 +423,7 @@ fn cold_start(context: &TrialContext<'_>, starts: u32) -> Result<Outcome, String
 }
 
 /// RSS before load: the mean of a few readings, so one allocation spike does not count.
-fn idle_rss_kib(server: &Server) -> f64 {
+pub(crate) fn idle_rss_kib(server: &Server) -> f64 {
     mean(&rss_readings(server))
 }
 

@@ -18,7 +18,6 @@
 //!   the start skew and each agent's client CPU. Stream runs merge the same way: stream counters
 //!   add and the stream histograms add.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
@@ -26,15 +25,14 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::error::LoadError;
-use crate::hist::{self, IntervalReport};
-use crate::stream_figures::{add_counts, StreamHistograms};
-use crate::summary::{Ended, ErrorCounts, Model, StreamSummary, Summary};
+use crate::hist;
+use crate::stream_figures::StreamHistograms;
+use crate::summary::{Model, Summary};
 
 const MAGIC: &str = "#[rtbench agent output, format 1]";
 const SHARE_PREFIX: &str = "#[rtbench share: ";
 const SUMMARY_PREFIX: &str = "#[rtbench summary: ";
 const STREAM_PREFIX: &str = "#[rtbench stream histograms: ";
-const INTERVAL_NS: u64 = 1_000_000_000;
 
 /// Agent `index` (0-based) of `agents`: which connections it owns and what it must do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,227 +207,16 @@ pub fn read_agent_output(name: &str, text: &[u8]) -> Result<AgentOutput, LoadErr
     })
 }
 
-/// One agent as the merge saw it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AgentReport {
-    /// 0-based agent number.
-    pub index: u64,
-    /// Its measured window's wall-clock start, ns since the Unix epoch.
-    pub start_wall_ns: u64,
-    /// Its client CPU seconds, and as a fraction of its CPUs.
-    pub client_cpu_s: f64,
-    /// Fraction of its CPUs it used.
-    pub client_cpu_fraction: f64,
-    /// It used ≥ 90% of its CPUs.
-    pub client_bound: bool,
-    /// Responses it completed.
-    pub requests: u64,
-    /// How it ended.
-    pub ended: Ended,
-}
-
-/// The agents' outputs merged.
-#[derive(Debug, Clone)]
-pub struct Merged {
-    /// One summary for the whole run: counters added, latency from the added histograms.
-    pub summary: Summary,
-    /// Latest agent start − earliest, ns.
-    pub start_skew_ns: u64,
-    /// Each agent, in index order.
-    pub agents: Vec<AgentReport>,
-    /// Every agent of the split was there exactly once.
-    pub complete: bool,
-    /// The merged latency histogram (corrected in open runs), µs.
-    pub latency: Histogram<u64>,
-}
-
-/// Merges agent outputs exactly (histograms add). Intervals are aligned on the earliest agent's
-/// start: an agent's interval starting at offset o after its own start S lands in interval
-/// round((S + o − S_min) / 1 s), so agents started a few ms apart add up second by second.
-/// `hlog` receives the merged interval log.
-pub fn merge_agents(
-    outputs: &[AgentOutput],
-    hlog: Option<&mut dyn Write>,
-) -> Result<Merged, LoadError> {
-    let first = outputs.first().ok_or(LoadError::InvalidOption {
-        option: "merge",
-        reason: "needs at least one agent output".into(),
-    })?;
-    let model = first.summary.model;
-    let base = outputs
-        .iter()
-        .map(|o| o.summary.start_wall_ns)
-        .min()
-        .unwrap_or(0);
-    let skew = outputs
-        .iter()
-        .map(|o| o.summary.start_wall_ns)
-        .max()
-        .unwrap_or(0)
-        - base;
-    let mut latency = hist::new_histogram();
-    let mut uncorrected = hist::new_histogram();
-    let mut slots: BTreeMap<u64, IntervalReport> = BTreeMap::new();
-    for o in outputs {
-        if o.summary.model != model {
-            return Err(LoadError::InvalidOption {
-                option: "merge",
-                reason: "the outputs come from runs of different models".into(),
-            });
-        }
-        for i in &o.intervals {
-            let at = o.summary.start_wall_ns - base + i.offset_ns;
-            let index = (at + INTERVAL_NS / 2) / INTERVAL_NS;
-            let slot = slots.entry(index).or_insert_with(|| IntervalReport {
-                index,
-                length_ns: 0,
-                start_wall_ns: base,
-                latency: hist::new_histogram(),
-                uncorrected: (model == Model::Open).then(hist::new_histogram),
-            });
-            slot.length_ns = slot.length_ns.max(i.length_ns);
-            // Same bounds everywhere (the engine's), so adding cannot fail.
-            match i.tag.as_deref() {
-                None => {
-                    let _ = slot.latency.add(&i.histogram);
-                    let _ = latency.add(&i.histogram);
-                }
-                Some("uncorrected") => {
-                    if let Some(u) = &mut slot.uncorrected {
-                        let _ = u.add(&i.histogram);
-                    }
-                    let _ = uncorrected.add(&i.histogram);
-                }
-                Some(_) => {}
-            }
-        }
-    }
-    if let Some(out) = hlog {
-        let (tx, rx) = std::sync::mpsc::channel();
-        for (_, report) in slots {
-            let _ = tx.send(report);
-        }
-        drop(tx);
-        hist::write_hlog(out, 1, rx).map_err(|source| LoadError::Output {
-            what: "merged interval log",
-            source,
-        })?;
-    }
-    let mut seen: Vec<u64> = outputs.iter().map(|o| o.share.index).collect();
-    seen.sort_unstable();
-    let complete = seen == (0..first.share.agents).collect::<Vec<_>>();
-    let summary = add_summaries(outputs, &latency, &uncorrected);
-    let mut agents: Vec<AgentReport> = outputs
-        .iter()
-        .map(|o| AgentReport {
-            index: o.share.index,
-            start_wall_ns: o.summary.start_wall_ns,
-            client_cpu_s: o.summary.client_cpu_s,
-            client_cpu_fraction: o.summary.client_cpu_fraction,
-            client_bound: o.summary.client_bound,
-            requests: o.summary.requests,
-            ended: o.summary.ended,
-        })
-        .collect();
-    agents.sort_by_key(|a| a.index);
-    Ok(Merged {
-        summary,
-        start_skew_ns: skew,
-        agents,
-        complete,
-        latency,
-    })
-}
-
-/// Counters add; rates are over the longest agent window; latency comes from the added histograms
-/// (and in the stream model so do the stream figures).
-fn add_summaries(
-    outputs: &[AgentOutput],
-    latency: &Histogram<u64>,
-    uncorrected: &Histogram<u64>,
-) -> Summary {
-    let mut s = outputs[0].summary.clone();
-    let all = || outputs.iter().map(|o| &o.summary);
-    let sum = |f: fn(&Summary) -> u64| all().map(f).sum::<u64>();
-    s.duration_s = all().map(|x| x.duration_s).fold(0.0, f64::max);
-    let per_s = |n: f64| {
-        if s.duration_s > 0.0 {
-            n / s.duration_s
-        } else {
-            0.0
-        }
-    };
-    let ok: f64 = all().map(|x| (x.rps * x.duration_s).round()).sum();
-    s.connections = sum(|x| x.connections);
-    s.threads = sum(|x| x.threads);
-    s.requests = sum(|x| x.requests);
-    s.bytes_read = sum(|x| x.bytes_read);
-    s.rps = per_s(ok);
-    s.transfer_bytes_per_s = per_s(s.bytes_read as f64);
-    let mut e = ErrorCounts::default();
-    for x in all() {
-        let a = &x.errors;
-        e.connect += a.connect;
-        e.read += a.read;
-        e.write += a.write;
-        e.timeout += a.timeout;
-        e.status += a.status;
-        e.parse += a.parse;
-        e.content_type += a.content_type;
-        e.total += a.total;
-    }
-    s.errors = e;
-    s.latency_us = hist::percentiles(latency);
-    if s.model == Model::Open {
-        s.latency_uncorrected_us = Some(hist::percentiles(uncorrected));
-        s.target_rate = Some(all().filter_map(|x| x.target_rate).sum());
-        s.achieved_rate = Some(per_s(s.requests as f64));
-        s.unsent_due = Some(all().filter_map(|x| x.unsent_due).sum());
-    }
-    if s.model == Model::Stream {
-        let mut counts = StreamSummary::default();
-        let mut histograms = StreamHistograms::default();
-        for o in outputs {
-            if let Some(x) = &o.summary.stream {
-                add_counts(&mut counts, x);
-            }
-            if let Some(h) = &o.stream {
-                histograms.add(h);
-            }
-        }
-        s.stream = Some(histograms.summarize(counts, latency, s.duration_s));
-    }
-    s.requests_asked = all().map(|x| x.requests_asked).sum();
-    s.client_cpu_s = all().map(|x| x.client_cpu_s).sum();
-    let agents = outputs.len() as f64;
-    s.client_cpu_fraction = all().map(|x| x.client_cpu_fraction).sum::<f64>() / agents;
-    s.client_bound = all().any(|x| x.client_bound);
-    s.ended = all()
-        .map(|x| x.ended)
-        .find(|e| *e != Ended::Completed)
-        .unwrap_or_default();
-    s.start_wall_ns = all().map(|x| x.start_wall_ns).min().unwrap_or(0);
-    s.cpus = Vec::new();
-    s.connections_established = sum(|x| x.connections_established);
-    s.connect_s = all().map(|x| x.connect_s).fold(0.0, f64::max);
-    s.status_codes = BTreeMap::new();
-    s.error_reasons = BTreeMap::new();
-    for x in all() {
-        for (k, n) in &x.status_codes {
-            *s.status_codes.entry(*k).or_insert(0) += n;
-        }
-        for (k, n) in &x.error_reasons {
-            *s.error_reasons.entry(k.clone()).or_insert(0) += n;
-        }
-    }
-    s
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+
+    use crate::hist::IntervalReport;
+    use crate::merge::{merge_agents, INTERVAL_NS};
     use crate::schedule::{Open, Schedule};
     use crate::summary::Percentiles;
+    use crate::summary::{Ended, ErrorCounts, StreamSummary};
 
     #[test]
     fn split_gives_contiguous_even_shares() {
@@ -498,7 +285,8 @@ mod tests {
         }
     }
 
-    fn summary(start_wall_ns: u64, requests: u64, cpu: f64) -> Summary {
+    /// A closed 2 s run's summary (2 connections, 1 thread).
+    pub(crate) fn summary(start_wall_ns: u64, requests: u64, cpu: f64) -> Summary {
         Summary {
             model: Model::Closed,
             io: crate::summary::IoBackend::Uring,

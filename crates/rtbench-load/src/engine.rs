@@ -388,22 +388,8 @@ fn merge(
         cpu_ns += out.cpu_ns;
         measured_ns = measured_ns.max(out.measured_ns);
         unsent += out.unsent;
-        let e = &out.errors;
-        errors.connect += e.connect;
-        errors.read += e.read;
-        errors.write += e.write;
-        errors.timeout += e.timeout;
-        errors.status += e.status;
-        errors.parse += e.parse;
-        errors.content_type += e.content_type;
+        errors.add(&out.errors);
     }
-    errors.total = errors.connect
-        + errors.read
-        + errors.write
-        + errors.timeout
-        + errors.status
-        + errors.parse
-        + errors.content_type;
     let duration_s = measured_ns as f64 / 1e9;
     let per_s = |n: u64| {
         if duration_s > 0.0 {

@@ -70,6 +70,7 @@ mod engine;
 mod error;
 mod hist;
 mod load_flags;
+mod merge;
 mod request;
 mod response;
 mod schedule;
@@ -83,14 +84,12 @@ mod worker_epoll;
 mod worker_out;
 mod worker_uring;
 
-pub use agent::{
-    merge_agents, read_agent_output, split, write_agent_output, AgentInterval, AgentOutput,
-    AgentReport, Merged, Share,
-};
+pub use agent::{read_agent_output, split, write_agent_output, AgentInterval, AgentOutput, Share};
 pub use ceiling::{ceiling, client_bound, headroom, Ceiling, CeilingOptions, CLIENT_BOUND_SHARE};
 pub use config::{LoadBuilder, LoadConfig, StreamOptions};
 pub use engine::{run, run_until, run_with, Hooks, Outcome, StopHandle};
 pub use error::{LoadError, ParseError, SseError};
+pub use merge::{merge_agents, merge_slices, AgentReport, Merged};
 pub use response::{is_event_stream, Response, ResponseEvent, ResponseParser};
 pub use sse::{parse_stamp, SseEvent, SseParser};
 pub use stream_figures::StreamHistograms;

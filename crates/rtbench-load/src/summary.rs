@@ -82,6 +82,26 @@ pub struct ErrorCounts {
     pub content_type: u64,
 }
 
+impl ErrorCounts {
+    /// Adds `other`'s classes to these and sets `total` to their sum.
+    pub(crate) fn add(&mut self, other: &ErrorCounts) {
+        self.connect += other.connect;
+        self.read += other.read;
+        self.write += other.write;
+        self.timeout += other.timeout;
+        self.status += other.status;
+        self.parse += other.parse;
+        self.content_type += other.content_type;
+        self.total = self.connect
+            + self.read
+            + self.write
+            + self.timeout
+            + self.status
+            + self.parse
+            + self.content_type;
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

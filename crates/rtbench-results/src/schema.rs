@@ -54,6 +54,10 @@ pub struct Environment {
     /// when this machine's engine did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agents: Option<u64>,
+    /// `--slices N`: every target of a round was up at once and each request/response cell was
+    /// measured for all of them in N alternating slices; absent when targets ran one at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slices: Option<u32>,
     /// Target name → the runtime's self-reported version (e.g. `node --version`).
     #[serde(default)]
     pub runtime_versions: BTreeMap<String, String>,

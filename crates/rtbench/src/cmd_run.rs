@@ -73,6 +73,13 @@ pub struct Args {
     /// and leave it afterwards.
     #[arg(long = "swarm-init", requires = "agents")]
     swarm_init: bool,
+    /// Measure the round's targets together: all of them up at once, each request/response cell
+    /// split into N slices of its measured window that take turns (A B, B A, …) so a shift in
+    /// the machine's speed lands on every target alike; each trial is the exact sum of its
+    /// slices. For judging versions against each other (`compare --within`). With --resume, the
+    /// run's own.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "agents")]
+    slices: Option<u32>,
     /// With --agents: each cell's agreed start, this long after its service is created.
     #[arg(long = "agents-start-in", value_name = "DUR", requires = "agents")]
     agents_start_in: Option<String>,
@@ -93,6 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 client_cpus: args.client_cpus.as_deref(),
                 workers: args.workers,
                 agents: args.agents.map(Some),
+                slices: args.slices,
             },
         )?),
         None => None,
@@ -101,7 +109,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.launcher.or(resumed.as_ref().map(|r| r.launcher)),
         &root,
     );
-    let (targets, suite, chosen, workers, agent_count) = match resumed {
+    let (targets, suite, chosen, (workers, slices), agent_count) = match resumed {
         Some(r) => (
             r.targets,
             r.suite,
@@ -110,14 +118,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 client_cpus: r.client_cpus,
                 reason: r.placement_reason,
             },
-            r.workers,
+            (r.workers, r.slices),
             r.agents,
         ),
         None => (
             args.targets,
             args.suite.unwrap_or_else(|| "article".into()),
             placement(args.server_cpus.as_deref(), args.client_cpus.as_deref()),
-            args.workers.unwrap_or(1),
+            (args.workers.unwrap_or(1), args.slices.unwrap_or(1)),
             args.agents,
         ),
     };
@@ -161,6 +169,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         rtbench_version: env!("CARGO_PKG_VERSION").to_string(),
         ready_timeout: Duration::from_secs(args.ready_timeout),
         agents,
+        slices,
     };
     let plain = crate::progress::plain(args.quiet);
     let bar = if plain {

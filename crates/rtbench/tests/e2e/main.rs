@@ -8,6 +8,7 @@ mod docker_default;
 mod placement;
 mod run;
 mod signals;
+mod slices;
 mod swarm;
 mod swarm_run;
 mod util;
