@@ -10,6 +10,7 @@ use rtbench_results::LoadResult;
 
 use crate::load_result::{load_result, with_ceiling};
 use crate::scale_out::Agents;
+use crate::scenario::Variant;
 
 /// A stream load's agents may take this long beyond its events' schedule.
 const STREAM_MARGIN: Duration = Duration::from_secs(30);
@@ -38,6 +39,26 @@ pub(crate) struct Generated {
 }
 
 impl CellLoad {
+    /// A request/response cell against `base_url`: the variant's connections, pipeline and rate,
+    /// `duration` measured after `warmup`.
+    pub(crate) fn http(
+        base_url: &str,
+        path: &str,
+        variant: &Variant,
+        (duration, warmup): (Duration, Duration),
+    ) -> CellLoad {
+        CellLoad {
+            url: format!("{base_url}{path}"),
+            connections: u64::from(variant.connections),
+            pipeline: u64::from(variant.pipeline),
+            rate: variant.rate,
+            duration: Some(duration),
+            warmup,
+            timeout: None,
+            stream: None,
+        }
+    }
+
     /// The load, wherever it runs (the local engine adds its CPUs; agents get it as flags).
     fn builder(&self) -> LoadBuilder {
         let mut b = LoadBuilder::new(&self.url)
@@ -91,19 +112,10 @@ impl CellLoad {
     }
 
     fn run_here(&self, client_cpus: &[usize], hdr_path: &Path) -> Result<LoadResult, String> {
-        let config = self
-            .builder()
-            .cpus(client_cpus.to_vec())
-            .build()
-            .map_err(|e| e.to_string())?;
         let mut hlog = std::fs::File::create(hdr_path)
             .map(std::io::BufWriter::new)
             .map_err(|e| format!("{}: {e}", hdr_path.display()))?;
-        let hooks = Hooks {
-            hlog: Some(&mut hlog),
-            hgrm: None,
-        };
-        let summary = rtbench_load::run_with(&config, hooks).map_err(|e| e.to_string())?;
+        let summary = self.run_engine(client_cpus, &mut hlog)?;
         hlog.flush()
             .map_err(|e| format!("{}: {e}", hdr_path.display()))?;
         Ok(load_result(&summary))
@@ -117,17 +129,8 @@ impl CellLoad {
         index: u64,
         count: u64,
     ) -> Result<AgentOutput, String> {
-        let config = self
-            .builder()
-            .cpus(client_cpus.to_vec())
-            .build()
-            .map_err(|e| e.to_string())?;
         let mut hlog = Vec::new();
-        let hooks = Hooks {
-            hlog: Some(&mut hlog),
-            hgrm: None,
-        };
-        let summary = rtbench_load::run_with(&config, hooks).map_err(|e| e.to_string())?;
+        let summary = self.run_engine(client_cpus, &mut hlog)?;
         // The agents' output format is the engine's summary with its interval log, and reading it
         // back gives the histograms the merge adds: a slice is an agent that ran at its own time.
         let share = Share {
@@ -142,6 +145,24 @@ impl CellLoad {
         rtbench_load::write_agent_output(&mut file, &share, &summary, None, &hlog)
             .map_err(|e| format!("slice {index}: {e}"))?;
         rtbench_load::read_agent_output(&format!("slice {index}"), &file).map_err(|e| e.to_string())
+    }
+
+    /// This process's engine on `client_cpus`, its interval log into `hlog`.
+    fn run_engine(
+        &self,
+        client_cpus: &[usize],
+        hlog: &mut (dyn Write + Send),
+    ) -> Result<rtbench_load::Summary, String> {
+        let config = self
+            .builder()
+            .cpus(client_cpus.to_vec())
+            .build()
+            .map_err(|e| e.to_string())?;
+        let hooks = Hooks {
+            hlog: Some(hlog),
+            hgrm: None,
+        };
+        rtbench_load::run_with(&config, hooks).map_err(|e| e.to_string())
     }
 
     /// The agents' merged load; a missing or failed agent fails the trial (a partial merge is not

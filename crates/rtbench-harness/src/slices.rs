@@ -63,16 +63,12 @@ pub(crate) fn measure_sliced(
                 continue;
             };
             let member = &members[index];
-            let cell = CellLoad {
-                url: format!("{}{}", member.server.base_url(), shape.path),
-                connections: u64::from(variant.connections),
-                pipeline: u64::from(variant.pipeline),
-                rate: variant.rate,
-                duration: Some(slice_length),
-                warmup,
-                timeout: None,
-                stream: None,
-            };
+            let cell = CellLoad::http(
+                member.server.base_url(),
+                shape.path,
+                variant,
+                (slice_length, warmup),
+            );
             let sampler = Sampler::start(member.server.resources(), SAMPLE_EVERY, warmup);
             match cell.run_slice(
                 member.context.client_cpus,
@@ -93,8 +89,8 @@ pub(crate) fn measure_sliced(
         .iter()
         .zip(ran)
         .map(|(member, ran)| {
-            let (slices, stats): (Vec<AgentOutput>, Vec<ServerStats>) = ran?.into_iter().unzip();
-            let load = merge_slices(&slices, member.context.hdr_path)?;
+            let (parts, stats): (Vec<AgentOutput>, Vec<ServerStats>) = ran?.into_iter().unzip();
+            let load = merge_slices(&parts, member.context.hdr_path)?;
             let load = with_ceiling(
                 load,
                 member.context.ceiling,

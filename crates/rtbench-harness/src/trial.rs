@@ -196,16 +196,12 @@ fn http(
     shape: &HttpShape<'_>,
     variant: &Variant,
 ) -> Result<Outcome, String> {
-    let cell = CellLoad {
-        url: format!("{}{}", server.base_url(), shape.path),
-        connections: u64::from(variant.connections),
-        pipeline: u64::from(variant.pipeline),
-        rate: variant.rate,
-        duration: Some(shape.duration),
-        warmup: shape.warmup,
-        timeout: None,
-        stream: None,
-    };
+    let cell = CellLoad::http(
+        server.base_url(),
+        shape.path,
+        variant,
+        (shape.duration, shape.warmup),
+    );
     let idle = idle_rss_kib(server);
     // Agents start at their agreed instant, and this process hears of their end only once their
     // service ended: the window is the measured one, from the agreed start after the warm-up.
